@@ -5,6 +5,8 @@ package render
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -23,6 +25,9 @@ type Context struct {
 	SLS string
 	// Vars are extra variables (file.managed context/defaults merged).
 	Vars map[string]any
+	// Cache, when set, shares parsed templates between renders (one per
+	// run is the intended use). Optional.
+	Cache *Cache
 }
 
 // Error is a render or parse failure that names the file and line.
@@ -55,22 +60,58 @@ func itoa(n int) string {
 }
 
 // Jinja renders src as a Jinja template (Salt's context) and returns text.
+// Errors are *Error and name the file and line where the failure happened,
+// inside an imported or included file too.
 func Jinja(ctx context.Context, src []byte, c Context) (string, error) {
-	panic("render.Jinja: not implemented yet")
+	return renderJinja(newState(ctx, c), string(src), c, fileName(c))
 }
 
 // SLS renders an SLS (or pillar) file through the renderer pipeline its
-// shebang names (default jinja|yaml; #!yaml, #!jinja|yaml, #!json) and
-// returns the parsed YAML document node (a DocumentNode, or nil for an empty
-// file). Errors are *Error.
+// shebang names (default jinja|yaml; #!yaml, #!jinja|yaml, #!json,
+// #!jinja|json) and returns the parsed YAML document node (a DocumentNode,
+// or nil for an empty file). JSON is read by the YAML parser so that key
+// order and line numbers survive. Errors are *Error.
 func SLS(ctx context.Context, src []byte, c Context) (*yaml.Node, error) {
-	panic("render.SLS: not implemented yet")
+	return renderSLS(func() *state { return newState(ctx, c) }, string(src), c, fileName(c))
 }
 
 // Value converts a YAML node to plain Go values: map[string]any, []any,
 // string, int, float64, bool, nil. Aliases and `<<` merges are resolved.
 // Integers written with leading zeros (0644) are read as decimal digits
-// (644), so that `mode: 0644` means what a Salt user means.
+// (644), so that `mode: 0644` means what a Salt user means; 0o755 is octal.
+// Booleans are YAML 1.2's (true/false): yes/no/on/off stay strings. Map
+// keys that are not strings are turned into their text.
 func Value(n *yaml.Node) (any, error) {
-	panic("render.Value: not implemented yet")
+	return value(n, 0)
+}
+
+func fileName(c Context) string {
+	if c.Path == "" {
+		return "<template>"
+	}
+	return c.Path
+}
+
+// renderJinja renders src (the template at file) with st's context.
+func renderJinja(st *state, src string, c Context, file string) (out string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = "", &Error{File: file, Msg: fmt.Sprintf("Jinja error: internal error: %v", p)}
+		}
+	}()
+	st.sources[file] = src
+	tpl, err := st.cache.parse(file, src)
+	if err != nil {
+		return "", st.translate(err, file, src)
+	}
+	var b strings.Builder
+	if err := st.execute(tpl, st.globals.Inherit(), &b); err != nil {
+		return "", st.translate(err, file, src)
+	}
+	out = b.String()
+	// Jinja drops the template's final newline; Salt puts it back.
+	if strings.HasSuffix(src, "\n") {
+		out += "\n"
+	}
+	return out, nil
 }

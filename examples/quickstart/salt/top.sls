@@ -1,0 +1,5 @@
+# Which SLS each minion gets: every minion gets motd and app.
+base:
+  '*':
+    - motd
+    - app

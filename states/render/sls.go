@@ -1,0 +1,181 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// pipeline reads the renderer pipeline from a shebang on the first line
+// ("#!jinja|yaml"); without one it is Salt's default, jinja|yaml. The
+// last stage parses data (yaml or json); the ones before it render text.
+func pipeline(src string) ([]string, error) {
+	if !strings.HasPrefix(src, "#!") {
+		return []string{"jinja", "yaml"}, nil
+	}
+	line, _, _ := strings.Cut(src[2:], "\n")
+	line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
+	var stages []string
+	for _, s := range strings.Split(line, "|") {
+		s = strings.TrimSpace(s)
+		// Renderer options after a space (`#!yaml strict`) are ignored.
+		if name, _, ok := strings.Cut(s, " "); ok {
+			s = name
+		}
+		switch s {
+		case "jinja", "yaml", "json":
+		default:
+			return nil, fmt.Errorf("unknown renderer '%s' in shebang '#!%s' (supported: jinja, yaml, json)", s, line)
+		}
+		stages = append(stages, s)
+	}
+	last := stages[len(stages)-1]
+	if last == "jinja" {
+		return nil, fmt.Errorf("renderer pipeline '%s' does not end in a data renderer (yaml or json)", line)
+	}
+	for _, s := range stages[:len(stages)-1] {
+		if s != "jinja" {
+			return nil, fmt.Errorf("renderer pipeline '%s' is not supported: %s must come last", line, s)
+		}
+	}
+	return stages, nil
+}
+
+// renderSLS runs the pipeline; errors are *Error.
+func renderSLS(st func() *state, src string, c Context, file string) (*yaml.Node, error) {
+	stages, err := pipeline(src)
+	if err != nil {
+		return nil, &Error{File: file, Line: 1, Msg: err.Error(), Snippet: snippet(src, 1)}
+	}
+	text := src
+	if strings.HasPrefix(text, "#!") {
+		// Blank the shebang but keep its line, so line numbers hold.
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			text = text[i:]
+		} else {
+			text = ""
+		}
+	}
+	for _, stage := range stages[:len(stages)-1] {
+		if stage == "jinja" {
+			out, err := renderJinja(st(), text, c, file)
+			if err != nil {
+				return nil, err
+			}
+			text = out
+		}
+	}
+	var doc *yaml.Node
+	switch stages[len(stages)-1] {
+	case "json":
+		doc, err = parseJSONDoc(text)
+	default:
+		doc, err = parseYAML(text)
+	}
+	if err != nil {
+		e := &Error{File: file, Msg: err.Error()}
+		var le *lineError
+		if errors.As(err, &le) {
+			e.Line, e.Msg = le.line, le.msg
+			e.Snippet = snippet(text, le.line)
+		}
+		return nil, e
+	}
+	return doc, nil
+}
+
+// parseYAML parses one YAML document into a node, nil for an empty one.
+// Duplicate keys in a mapping are an error (Salt's loader refuses them:
+// "found conflicting ID"), and so is a second document.
+func parseYAML(text string) (doc *yaml.Node, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			doc, err = nil, &lineError{msg: fmt.Sprintf("YAML parser failed: %v", p)}
+		}
+	}()
+	dec := yaml.NewDecoder(strings.NewReader(text))
+	var n yaml.Node
+	if err := dec.Decode(&n); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, yamlError(err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, yamlError(err)
+	default:
+		line := extra.Line
+		if line > 0 {
+			line-- // the `---` before it
+		}
+		return nil, &lineError{line: line, msg: "expected a single document in the stream, but found another document"}
+	}
+	if n.Kind == 0 {
+		return nil, nil
+	}
+	if err := checkDuplicates(&n, 0); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+var yamlErrRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// yamlError turns a yaml.v3 error into a lineError.
+func yamlError(err error) error {
+	msg := err.Error()
+	if m := yamlErrRe.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &lineError{line: line, msg: m[2]}
+	}
+	return &lineError{msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// checkDuplicates refuses a mapping that repeats a key. Aliases are not
+// followed: their target is checked where it is defined.
+func checkDuplicates(n *yaml.Node, depth int) error {
+	if depth > maxValueDepth {
+		return &lineError{line: n.Line, msg: "data nested too deeply"}
+	}
+	if n.Kind == yaml.MappingNode {
+		seen := make(map[string]int, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode || k.Value == "<<" {
+				continue
+			}
+			if first, dup := seen[k.Value]; dup {
+				return &lineError{line: k.Line, msg: fmt.Sprintf("found conflicting ID '%s' (first defined on line %d)", k.Value, first)}
+			}
+			seen[k.Value] = k.Line
+		}
+	}
+	for _, c := range n.Content {
+		if err := checkDuplicates(c, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseJSONDoc parses JSON into a YAML node, so that key order and line
+// numbers are kept like for YAML. The text is validated as JSON first, for
+// JSON's error messages; valid JSON holds tabs only as whitespace, which
+// YAML does not accept everywhere, so they become spaces.
+func parseJSONDoc(text string) (*yaml.Node, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	if _, err := parseJSONValue(text); err != nil {
+		return nil, err
+	}
+	return parseYAML(strings.ReplaceAll(text, "\t", " "))
+}
