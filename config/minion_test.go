@@ -188,3 +188,28 @@ func TestParseLogLevel(t *testing.T) {
 		t.Error("ParseLogLevel(verbose) succeeded")
 	}
 }
+
+func TestGrains(t *testing.T) {
+	m, err := LoadMinion(writeConfig(t, `grains:
+  roles: [web, db]
+  datacenter: ams1
+  rack: 0042
+  managed: yes
+  enabled: true
+  limits: {cpu: 2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"roles":      []any{"web", "db"},
+		"datacenter": "ams1",
+		"rack":       42, // leading zeros are decimal digits, as in SLS files
+		"managed":    "yes",
+		"enabled":    true,
+		"limits":     map[string]any{"cpu": 2},
+	}
+	if diff := cmp.Diff(want, m.Grains); diff != "" {
+		t.Errorf("grains (-want +got):\n%s", diff)
+	}
+}

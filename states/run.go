@@ -256,32 +256,32 @@ func (r *runner) watchFired(c *Chunk) bool {
 	return false
 }
 
-// guards evaluates the global onlyif / unless / creates keywords.
+// guards evaluates the global onlyif / unless / creates keywords with the
+// state's own cwd, runas, shell and env (Salt runs guards like the command).
 func (r *runner) guards(ctx context.Context, c *Chunk) (api.Result, bool) {
-	opts := cmdmod.GuardOpts{}
-	if s, ok := c.Args["cwd"].(string); ok {
-		opts.Cwd = s
-	}
-	if s, ok := c.Args["runas"].(string); ok {
-		opts.Runas = s
-	}
-	if s, ok := c.Args["shell"].(string); ok {
-		opts.Shell = s
-	}
-	if c.Module == "cmd" {
-		opts.Env = c.Args["env"]
-	}
-	for _, kind := range []string{"onlyif", "unless"} {
-		v, ok := c.Keywords[kind]
-		if !ok {
-			continue
+	_, hasOnlyif := c.Keywords["onlyif"]
+	_, hasUnless := c.Keywords["unless"]
+	if hasOnlyif || hasUnless {
+		args := c.Args
+		if c.Module != "cmd" {
+			args = map[string]any{"cwd": c.Args["cwd"], "runas": c.Args["runas"], "shell": c.Args["shell"]}
 		}
-		skip, comment, err := r.guard(ctx, kind, v, opts)
+		opts, err := cmdmod.GuardOptsFrom(args)
 		if err != nil {
-			return api.Failed(fmt.Sprintf("%s: %v", kind, err)), true
+			return api.Failed(err.Error()), true
 		}
-		if skip {
-			return api.Result{Result: api.Tri(true), Comment: comment, Changes: map[string]any{}}, true
+		for _, kind := range []string{"onlyif", "unless"} {
+			v, ok := c.Keywords[kind]
+			if !ok {
+				continue
+			}
+			skip, comment, err := cmdmod.Guard(ctx, r.env, kind, v, opts)
+			if err != nil {
+				return api.Failed(fmt.Sprintf("%s: %v", kind, err)), true
+			}
+			if skip {
+				return api.Succeeded(comment, nil), true
+			}
 		}
 	}
 	if v, ok := c.Keywords["creates"]; ok {
@@ -290,59 +290,6 @@ func (r *runner) guards(ctx context.Context, c *Chunk) (api.Result, bool) {
 		}
 	}
 	return api.Result{}, false
-}
-
-// guard runs one onlyif/unless list: shell commands go to cmd.Guard, and
-// `- fun: module.function` entries call an execution module (Salt 3006+).
-func (r *runner) guard(ctx context.Context, kind string, v any, opts cmdmod.GuardOpts) (bool, string, error) {
-	var cmds []any
-	for _, item := range toList(v) {
-		m, isMap := item.(map[string]any)
-		if !isMap {
-			cmds = append(cmds, item)
-			continue
-		}
-		fun, _ := m["fun"].(string)
-		if fun == "" {
-			return false, "", fmt.Errorf("entry %v has no `fun`", m)
-		}
-		kwargs := map[string]any{}
-		for k, val := range m {
-			if k != "fun" && k != "args" {
-				kwargs[k] = val
-			}
-		}
-		out, err := r.env.Exec(ctx, fun, toList(m["args"]), kwargs)
-		truthy := err == nil && truthyValue(out)
-		if kind == "onlyif" && !truthy {
-			return true, "onlyif condition is false", nil
-		}
-		if kind == "unless" && truthy {
-			return true, "unless condition is true", nil
-		}
-	}
-	if len(cmds) == 0 {
-		return false, "", nil
-	}
-	return cmdmod.Guard(ctx, r.env, kind, cmds, opts)
-}
-
-func truthyValue(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int:
-		return x != 0
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
 }
 
 func (r *runner) apply(ctx context.Context, c *Chunk, modWatch bool) api.Result {

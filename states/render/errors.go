@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/parser"
+	"github.com/nikolalohinski/gonja/v2/tokens"
 )
 
 // marker ends the offending line of a snippet, as in Salt's messages.
@@ -46,7 +48,7 @@ var (
 	// undefinedNameRe is gonja's strict-undefined error for a name.
 	undefinedNameRe = regexp.MustCompile(`Unable to evaluate name "([^"]*)"`)
 	// missingRe is gonja's error for a missing attribute or item.
-	missingRe = regexp.MustCompile(`(?:attribute|item) '?([^']*?)'? not found`)
+	missingRe = regexp.MustCompile(`(?:attribute|item) '+([^']*)'+ not found`)
 	// onNoneRe is gonja's error for an attribute of None.
 	onNoneRe = regexp.MustCompile(`Can't use (?:getattr|Getitem) on None`)
 	// wrapperRe strips gonja's context-adding prefixes from a message.
@@ -96,6 +98,18 @@ func (st *state) translate(err error, file, src string) *Error {
 	switch {
 	case errors.As(err, &se):
 		e.Msg = "Jinja syntax error: " + cleanSyntax(se)
+		if e.Line == 0 {
+			e.Line = syntaxErrorLine(st.sources[e.File], se.Error())
+		}
+		if m := eofRe.FindStringSubmatch(e.Msg); m != nil {
+			src := st.sources[e.File]
+			tags := strings.Split(m[1], " or ")
+			e.Msg = "Jinja syntax error: Unexpected end of template. Jinja was looking for the following tags: '" + strings.Join(tags, "' or '") + "'."
+			if name, line := unclosedBlock(src); line > 0 {
+				e.Msg += " The innermost block that needs to be closed is '" + name + "'."
+				e.Line = line
+			}
+		}
 	case undefinedNameRe.MatchString(text):
 		m := undefinedNameRe.FindAllStringSubmatch(text, -1)
 		e.Msg = "Jinja variable '" + m[len(m)-1][1] + "' is undefined"
@@ -106,10 +120,12 @@ func (st *state) translate(err error, file, src string) *Error {
 		e.Msg = "Jinja variable 'None' has no attribute"
 	case errors.As(err, &sce):
 		e.Msg = "Problem running salt function in Jinja template: " + sce.Error()
+	case st.callFailed(text) != "":
+		e.Msg = "Problem running salt function in Jinja template: " + st.callFailed(text)
 	case errors.As(err, &nf):
 		e.Msg = "Jinja error: " + nf.Error()
 	default:
-		e.Msg = "Jinja error: " + rootMessage(text)
+		e.Msg = "Jinja error: " + rootMessage(rootCause(err).Error())
 	}
 	if e.File == file {
 		e.Snippet = snippet(src, e.Line)
@@ -119,8 +135,28 @@ func (st *state) translate(err error, file, src string) *Error {
 	return e
 }
 
-// rootMessage strips gonja's "Unable to ... at line N: <node>:" prefixes,
-// leaving the message of the failure itself.
+// rootCause follows an error chain to its end, through gonja's values
+// carrying errors.
+func rootCause(err error) error {
+	for i := 0; i < 1000; i++ {
+		if v, ok := err.(*exec.Value); ok {
+			if inner, ok := v.Interface().(error); ok && inner != error(v) {
+				err = inner
+				continue
+			}
+		}
+		next := errors.Unwrap(err)
+		if next == nil {
+			break
+		}
+		err = next
+	}
+	return err
+}
+
+// rootMessage strips gonja's context-adding prefixes ("invalid call to
+// function 'f': ", "Unable to render expression at line N: <expr>: ")
+// from a message that gonja flattened to text.
 func rootMessage(text string) string {
 	orig := text
 	for {
@@ -132,11 +168,20 @@ func rootMessage(text string) string {
 			break
 		}
 	}
+	if loc := lastAtLineRe.FindAllStringIndex(text, -1); len(loc) > 0 {
+		rest := text[loc[len(loc)-1][1]:]
+		// What follows is the failing node printed, then its error.
+		if _, after, ok := strings.Cut(rest, ": "); ok && after != "" {
+			return rootMessage(after)
+		}
+	}
 	if strings.TrimSpace(text) == "" {
 		return orig
 	}
 	return text
 }
+
+var lastAtLineRe = regexp.MustCompile(`at line \d+: `)
 
 var (
 	posSuffixRe = regexp.MustCompile(` \(Line: \d+ Col: \d+, near "[^"]*"\)`)
@@ -156,4 +201,91 @@ func cleanSyntax(se *syntaxError) string {
 	}
 	msg := posSuffixRe.ReplaceAllString(se.msg, "")
 	return parseCSRe.ReplaceAllString(msg, "")
+}
+
+var eofRe = regexp.MustCompile(`Unexpected EOF, expected tag (.+?)\.?$`)
+
+// blockTags are the tags that need an end tag (set only without `=`).
+var blockTags = map[string]string{
+	"if": "endif", "for": "endfor", "macro": "endmacro", "call": "endcall",
+	"filter": "endfilter", "with": "endwith", "block": "endblock",
+	"autoescape": "endautoescape", "trans": "endtrans", "set": "endset",
+	"load_yaml": "endload", "load_json": "endload", "load_text": "endload",
+}
+
+// unclosedBlock finds the innermost block tag of src left open, for a
+// "missing end tag" message that points at the tag rather than at the end
+// of the file.
+func unclosedBlock(src string) (string, int) {
+	type open struct {
+		name, end string
+		line      int
+	}
+	var stack []open
+	stream := tokens.LexAll(src, jinjaEnv().cfg)
+	for !stream.End() {
+		t := stream.Current()
+		stream.Next()
+		if t == nil || t.Type == tokens.Error {
+			break
+		}
+		if t.Type != tokens.BlockBegin || stream.End() {
+			continue
+		}
+		name := stream.Current()
+		if name == nil || name.Type != tokens.Name {
+			continue
+		}
+		stream.Next()
+		assign := false
+		for !stream.End() && stream.Current().Type != tokens.BlockEnd {
+			if stream.Current().Type == tokens.Assign {
+				assign = true
+			}
+			stream.Next()
+		}
+		if end, ok := blockTags[name.Val]; ok && !(name.Val == "set" && assign) {
+			stack = append(stack, open{name.Val, end, t.Line})
+			continue
+		}
+		for i := len(stack) - 1; i >= 0; i-- {
+			if stack[i].end == name.Val {
+				stack = stack[:i]
+				break
+			}
+		}
+	}
+	if len(stack) == 0 {
+		return "", 0
+	}
+	top := stack[len(stack)-1]
+	return top.name, top.line
+}
+
+// syntaxErrorLine finds the line of a parse error gonja reported without
+// one: the shortest prefix of the source (in whole lines) that fails with
+// the same message ends on it. Parsing is sequential, so the prefixes that
+// reach the bad tag all fail the same way and a binary search finds it.
+func syntaxErrorLine(src, msg string) int {
+	if src == "" {
+		return 0
+	}
+	lines := strings.SplitAfter(src, "\n")
+	same := func(k int) bool {
+		_, err := parseTemplate("<probe>", strings.Join(lines[:k], ""))
+		return err != nil && err.Error() == msg
+	}
+	if !same(len(lines)) {
+		return 0
+	}
+	lo, hi := 1, len(lines)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if same(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }

@@ -86,6 +86,9 @@ type state struct {
 	// first; see locate.
 	located []located
 	depth   int
+	// calls records failed execution module calls (gonja flattens their
+	// errors to text).
+	calls []string
 	// sources keeps the text of every template read, for error snippets.
 	sources map[string]string
 }
@@ -482,6 +485,17 @@ func (st *state) locate(err error, file string) {
 	st.located = append(st.located, located{file: file, line: innermostLine(err), text: text})
 }
 
+// callFailed returns the failed execution module call a final error
+// text contains, or "".
+func (st *state) callFailed(text string) string {
+	for _, c := range st.calls {
+		if strings.Contains(text, c) {
+			return c
+		}
+	}
+	return ""
+}
+
 // saltFuncs is the `salt` variable: salt['mod.fn'](...) and
 // salt.mod.fn(...) call execution modules through Env.Exec.
 type saltFuncs struct{ st *state }
@@ -547,7 +561,9 @@ func (st *state) saltFunc(name string) method {
 		}
 		res, err := st.env.Exec(st.ctx, name, args, kwargs)
 		if err != nil {
-			return nil, &saltCallError{name, err}
+			e := &saltCallError{name, err}
+			st.calls = append(st.calls, e.Error())
+			return nil, e
 		}
 		return pyCopy(res), nil
 	}

@@ -18,7 +18,7 @@ import (
 func parseArgs(in []string) ([]any, map[string]any, error) {
 	var args []any
 	kwargs := map[string]any{}
-	for _, a := range in {
+	for i, a := range in {
 		if key, val, ok := kwarg(a); ok {
 			v, err := yamlify(val)
 			if err != nil {
@@ -29,7 +29,7 @@ func parseArgs(in []string) ([]any, map[string]any, error) {
 		}
 		v, err := yamlify(a)
 		if err != nil {
-			return nil, nil, fmt.Errorf("argument %q: %w", a, err)
+			return nil, nil, fmt.Errorf("argument %d (%s): %w", i+1, a, err)
 		}
 		args = append(args, v)
 	}
@@ -70,7 +70,7 @@ func yamlify(s string) (any, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(s), &doc); err != nil {
 		if flow {
-			return nil, fmt.Errorf("%s is not a valid mapping or list: %s", s, strings.TrimPrefix(err.Error(), "yaml: "))
+			return nil, fmt.Errorf("not a valid mapping or list (%s)", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 		return s, nil
 	}
@@ -80,7 +80,7 @@ func yamlify(s string) (any, error) {
 	v, err := render.Value(doc.Content[0])
 	if err != nil {
 		if flow {
-			return nil, fmt.Errorf("%s is not a valid mapping or list: %w", s, err)
+			return nil, fmt.Errorf("not a valid mapping or list (%w)", err)
 		}
 		return s, nil
 	}

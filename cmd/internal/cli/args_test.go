@@ -53,7 +53,7 @@ func TestParseArgsErrors(t *testing.T) {
 		want string
 	}{
 		{`pillar={"a": 1`, "argument 'pillar'"},
-		{`[a, b`, `argument "[a, b"`},
+		{`[a, b`, `argument 1 ([a, b): not a valid mapping or list`},
 		{`x={a: [}`, "argument 'x'"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {

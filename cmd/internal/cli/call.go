@@ -137,7 +137,10 @@ func (f *callFlags) run(cmd *cobra.Command, args []string, stdout, stderr io.Wri
 		return &exitError{code: ExitError}
 	}
 	if callErr != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("%s failed: %w", fun, callErr)}
+		if strings.HasPrefix(callErr.Error(), fun+":") {
+			return &exitError{code: ExitError, err: callErr}
+		}
+		return &exitError{code: ExitError, err: fmt.Errorf("%s: %w", fun, callErr)}
 	}
 	code := ExitOK
 	if run, ok := ret.(*states.Run); ok && run != nil && run.Failed() {

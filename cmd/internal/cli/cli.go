@@ -79,9 +79,9 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Configuration management in the Salt mould",
 		Long: `brine applies Salt-style SLS states (Jinja-templated YAML) to hosts.
 
-  brine call --local state.apply          apply top.sls to this host, masterless
-  brine call --local state.apply test=True  show what would change
-  brine doc file.managed                  documentation of a function`,
+  brine call --local state.apply            apply top.sls to this host, masterless
+  brine call --local state.apply test=True  show what would change, change nothing
+  brine doc file.managed                    documentation of a function`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -115,11 +115,12 @@ func docText(query string) (string, bool) {
 	return b.String(), true
 }
 
+// summary is the first sentence of the first paragraph.
 func summary(doc string) string {
-	doc = strings.TrimSpace(doc)
-	first, _, _ := strings.Cut(doc, "\n")
-	if i := strings.Index(first, ". "); i >= 0 {
-		first = first[:i+1]
+	para, _, _ := strings.Cut(strings.TrimSpace(doc), "\n\n")
+	para = strings.Join(strings.Fields(para), " ")
+	if i := strings.Index(para, ". "); i >= 0 {
+		para = para[:i+1]
 	}
-	return first
+	return para
 }

@@ -45,7 +45,7 @@ func masterlessEnv(ctx context.Context, cfg *config.Minion, fun string, log *slo
 		}
 		env.Grains["id"] = cfg.ID
 	} else {
-		env.Grains = collectGrains(ctx, cfg)
+		env.Grains = collectGrains(ctx, cfg, log)
 	}
 	if !noPillar[mod] {
 		p, err := compilePillar(ctx, cfg, env)

@@ -2,21 +2,17 @@ package cli
 
 import (
 	"context"
-	"maps"
+	"log/slog"
 
 	"github.com/brine-cm/brine/api"
 	"github.com/brine-cm/brine/config"
+	"github.com/brine-cm/brine/grains"
 )
 
-// collectGrains returns the static grains with the minion ID. Placeholder
-// until package grains lands.
-func collectGrains(ctx context.Context, cfg *config.Minion) map[string]any {
-	g := maps.Clone(cfg.Grains)
-	if g == nil {
-		g = map[string]any{}
-	}
-	g["id"] = cfg.ID
-	return g
+// collectGrains gathers this host's grains with the static ones from the
+// configuration merged over them.
+func collectGrains(ctx context.Context, cfg *config.Minion, log *slog.Logger) map[string]any {
+	return grains.Collect(ctx, grains.Options{ID: cfg.ID, Static: cfg.Grains, Log: log})
 }
 
 // compilePillar placeholder until package pillar lands.

@@ -1,0 +1,5 @@
+deb:
+  mirror: deb.debian.org
+  components: [main]
+ports:
+  https: 8443

@@ -1,0 +1,8 @@
+include:
+  - .base
+  - deb.keys:
+      key: 'deb:keys'
+      defaults:
+        who: admin
+deb:
+  mirror: ftp.de.debian.org

@@ -1,0 +1,2 @@
+owner: {{ who }}
+from: {{ sls }}

@@ -1,0 +1,6 @@
+include:
+  - deb
+pkgs:
+  - apt-transport-https
+ports:
+  https: 443

@@ -1,0 +1,3 @@
+users:
+  bob:
+    uid: 1002

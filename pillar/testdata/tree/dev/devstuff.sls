@@ -1,0 +1,3 @@
+dev:
+  enabled: true
+  saltenv: {{ saltenv }}

@@ -1,0 +1,6 @@
+dev:
+  '*':
+    - devstuff
+base:
+  '*':
+    - common
