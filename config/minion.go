@@ -53,7 +53,8 @@ type Minion struct {
 	Saltenv string `yaml:"saltenv"`
 	// Failhard stops a state run at the first failure.
 	Failhard bool `yaml:"failhard"`
-	// StateOutput is the highstate layout: full, terse, mixed or changes.
+	// StateOutput is the highstate layout: full, terse, mixed or changes;
+	// a "_id" suffix shows state IDs instead of names.
 	StateOutput string `yaml:"state_output"`
 	// StateVerbose false hides states that succeeded without changes.
 	StateVerbose bool `yaml:"state_verbose"`
@@ -233,10 +234,10 @@ func (m *Minion) apply(name string, f *file) error {
 }
 
 func (m *Minion) validate(name string) error {
-	switch m.StateOutput {
+	switch strings.TrimSuffix(m.StateOutput, "_id") {
 	case "full", "terse", "mixed", "changes":
 	default:
-		return fmt.Errorf("%s: state_output must be full, terse, mixed or changes, not %q", name, m.StateOutput)
+		return fmt.Errorf("%s: state_output must be full, terse, mixed or changes (optionally with _id), not %q", name, m.StateOutput)
 	}
 	if _, err := ParseLogLevel(m.LogLevel); err != nil {
 		return fmt.Errorf("%s: %w", name, err)

@@ -86,7 +86,7 @@ func AutoColor(w io.Writer) bool {
 		return false
 	}
 	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0 && f.Name() != os.DevNull
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // palette holds Salt's colour codes, or empty strings when colour is off.

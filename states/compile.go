@@ -390,10 +390,38 @@ func resolveRequisites(chunks []*Chunk) []string {
 			}
 			for _, t := range d.Targets {
 				t.prerequired = append(t.prerequired, c)
+				showRequisite(t, "prerequired", c)
+			}
+		}
+		for _, kind := range requisiteKinds {
+			if _, ok := c.Keywords[kind+"_in"]; !ok {
+				continue
+			}
+			for _, item := range toList(c.Keywords[kind+"_in"]) {
+				for _, t := range find(splitReq(item)) {
+					showRequisite(t, kind, c)
+				}
 			}
 		}
 	}
 	return errs
+}
+
+// showRequisite records an inverted requisite (`require_in`, `prereq`) on
+// its target the way Salt's lowstate shows it: `{module: id}` appended to
+// the target's own list. The runner uses the resolved deps, not this.
+func showRequisite(t *Chunk, kind string, from *Chunk) {
+	entry := map[string]any{from.Module: from.ID}
+	list := toList(t.Keywords[kind])
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok && len(m) == 1 && m[from.Module] == from.ID {
+			return
+		}
+	}
+	if _, had := t.Keywords[kind]; !had {
+		t.argOrder = append(t.argOrder, kind)
+	}
+	t.Keywords[kind] = append(list, entry)
 }
 
 // edges are the "must run before" links: requisites, and for prereq the
@@ -401,7 +429,7 @@ func resolveRequisites(chunks []*Chunk) []string {
 func edges(c *Chunk) []*Chunk {
 	var out []*Chunk
 	for _, d := range c.deps {
-		if d.Kind == "listen" {
+		if d.Kind == "listen" || d.Kind == "prereq" {
 			continue
 		}
 		out = append(out, d.Targets...)

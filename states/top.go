@@ -66,7 +66,7 @@ func matchTop(doc *yaml.Node, env *api.Env) (map[string][]string, error) {
 			if list.Kind != yaml.SequenceNode {
 				return nil, bad(list, fmt.Sprintf("target '%s' must have a list of SLS names", expr))
 			}
-			kind := "glob"
+			kind := "compound" // Salt matches top file targets as compound expressions by default
 			var names []string
 			for _, item := range list.Content {
 				switch item.Kind {

@@ -10,9 +10,9 @@ import (
 	"sort"
 
 	"github.com/brine-cm/brine/api"
-	core "github.com/brine-cm/brine/grains"
 	"github.com/brine-cm/brine/modules"
 	"github.com/brine-cm/brine/pillar"
+	"github.com/brine-cm/brine/states/render"
 	"github.com/brine-cm/brine/target"
 )
 
@@ -172,7 +172,8 @@ func hasValue(_ context.Context, env *api.Env, a *hasValueArgs) (any, error) {
 }
 
 const docFilterBy = `Pick the entry of lookup_dict whose key matches a grain (default
-os_family; keys may be shell globs), fall back to the entry named by
+os_family; an exact key first, else keys as shell globs in sorted order),
+fall back to the entry named by
 default ("default"), merge it over the base entry if base is given, and
 merge the merge mapping (typically pillar) over the result.
 
@@ -193,15 +194,38 @@ func filterBy(_ context.Context, env *api.Env, a *filterByArgs) (any, error) {
 	if a.LookupDict == nil {
 		return nil, fmt.Errorf("grains.filter_by: lookup_dict is required and must be a mapping")
 	}
-	out, err := core.FilterBy(grainsOf(env), core.FilterByArgs{
-		Lookup:  a.LookupDict,
-		Grain:   a.Grain,
-		Merge:   a.Merge,
-		Default: a.Default,
-		Base:    a.Base,
-	})
+	var merge map[string]any
+	switch m := a.Merge.(type) {
+	case nil:
+	case map[string]any:
+		if len(m) > 0 { // Salt: `if merge:`, an empty mapping does nothing
+			merge = m
+		}
+	default:
+		if !falsy(m) {
+			return nil, fmt.Errorf("grains.filter_by: merge must be a mapping, got %T", a.Merge)
+		}
+	}
+	// The template helper grains.filter_by(...) and this function share
+	// one implementation, so that they cannot disagree.
+	out, err := render.FilterByBase(grainsOf(env), a.LookupDict, a.Grain, merge, a.Default, a.Base)
 	if err != nil {
 		return nil, fmt.Errorf("grains.filter_by: %w", err)
 	}
 	return out, nil
+}
+
+// falsy is Python's truth test for the values a merge argument may take.
+func falsy(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	case bool:
+		return !x
+	case int:
+		return x == 0
+	}
+	return false
 }

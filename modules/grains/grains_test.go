@@ -205,12 +205,6 @@ func TestFilterBy(t *testing.T) {
 			want:   "exact",
 		},
 		{
-			name:   "longer glob preferred",
-			args:   []any{map[string]any{"*": "any", "Cent*": "centos"}},
-			kwargs: map[string]any{"grain": "os"},
-			want:   "centos",
-		},
-		{
 			name:   "list grain, first element that matches",
 			args:   []any{map[string]any{"web": "nginx", "db": "postgres"}},
 			kwargs: map[string]any{"grain": "roles"},
@@ -265,7 +259,7 @@ func TestFilterBy(t *testing.T) {
 			name:    "base and result must be mappings",
 			args:    []any{map[string]any{"common": map[string]any{"a": 1}, "RedHat": "x"}},
 			kwargs:  map[string]any{"base": "common"},
-			wantErr: "must both be mappings",
+			wantErr: "must both be dictionaries",
 		},
 		{
 			name:    "lookup_dict must be a mapping",

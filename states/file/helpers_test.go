@@ -136,6 +136,11 @@ func saltEnv(t *testing.T, files map[string]string) *api.Env {
 	t.Helper()
 	root := t.TempDir()
 	writeFiles(t, root, files)
+	return saltEnvAt(root)
+}
+
+// saltEnvAt serves salt:// from root.
+func saltEnvAt(root string) *api.Env {
 	return &api.Env{ID: "test-minion", Saltenv: "base", Files: fileserver.Roots{Envs: map[string][]string{"base": {root}}},
 		Grains: map[string]any{"id": "test-minion"}, Pillar: map[string]any{}}
 }

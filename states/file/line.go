@@ -253,8 +253,11 @@ func editLine(body []string, content, mode string, a *lineArgs) ([]string, error
 			if err := errors.Join(onlyOne(before, "before"), onlyOne(after, "after")); err != nil {
 				return nil, err
 			}
+			// Salt looks for content as written; brine also accepts it with
+			// its indentation changed, as it would have inserted it.
+			bare := strings.TrimSpace(content)
 			for _, l := range body {
-				if strings.Contains(l, content) {
+				if strings.Contains(l, content) || (bare != "" && strings.TrimSpace(l) == bare) {
 					return body, nil
 				}
 			}

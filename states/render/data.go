@@ -24,38 +24,67 @@ func Traverse(data any, key, delimiter string) (any, bool) {
 	}
 	cur := data
 	for _, part := range strings.Split(key, delimiter) {
-		switch x := cur.(type) {
-		case map[string]any:
-			v, ok := x[part]
+		m, isMap := asMap(cur)
+		if isMap {
+			v, ok := m[part]
 			if !ok {
 				return nil, false
 			}
 			cur = v
-		case []any:
-			if i, err := strconv.Atoi(part); err == nil {
-				if i < 0 || i >= len(x) {
-					return nil, false
-				}
-				cur = x[i]
-				continue
-			}
-			found := false
-			for _, e := range x {
-				if m, ok := e.(map[string]any); ok {
-					if v, ok := m[part]; ok {
-						cur, found = v, true
-						break
-					}
-				}
-			}
-			if !found {
+			continue
+		}
+		l, isList := asList(cur)
+		if !isList {
+			return nil, false
+		}
+		if i, err := strconv.Atoi(part); err == nil {
+			if i < 0 || i >= len(l) {
 				return nil, false
 			}
-		default:
+			cur = l[i]
+			continue
+		}
+		found := false
+		for _, e := range l {
+			if m, ok := asMap(e); ok {
+				if v, ok := m[part]; ok {
+					cur, found = v, true
+					break
+				}
+			}
+		}
+		if !found {
 			return nil, false
 		}
 	}
 	return cur, true
+}
+
+// asMap and asList accept plain data and template values alike.
+func asMap(v any) (map[string]any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		return x, true
+	case pyDict:
+		return x, true
+	case dataDict:
+		return x, true
+	case grainsDict:
+		return x, true
+	}
+	return nil, false
+}
+
+func asList(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case *pyList:
+		if x != nil {
+			return *x, true
+		}
+	}
+	return nil, false
 }
 
 // FilterBy is Salt's grains.filter_by: it reads the value of the key

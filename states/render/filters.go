@@ -14,10 +14,12 @@ import (
 	"hash"
 	"io"
 	"path"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/exec"
 )
 
@@ -25,6 +27,13 @@ import (
 // serializer extension) next to gonja's builtins, replacing gonja's where
 // Salt's behave differently (tojson, default).
 func installFilters(set *exec.FilterSet) {
+	// gonja's own filters know their dict and list literals only partly
+	// (dictsort of a literal is empty): hand them template values.
+	for _, name := range filterNames(builtins.Filters) {
+		if f, ok := set.Get(name); ok {
+			_ = set.Replace(name, literalsAsValues(f))
+		}
+	}
 	add := func(name string, f exec.FilterFunction) {
 		if set.Exists(name) {
 			_ = set.Replace(name, f)
@@ -91,8 +100,37 @@ func installFilters(set *exec.FilterSet) {
 		}
 		return path.Join(parts...), nil
 	}))
+	add("format", filter(filterFormat))
 	add("default", filterDefault)
 	add("d", filterDefault)
+}
+
+// filterNames lists the names in a gonja FilterSet, which has no exported
+// way to enumerate them.
+func filterNames(fs *exec.FilterSet) []string {
+	v := reflect.ValueOf(fs).Elem().FieldByName("filters")
+	if !v.IsValid() || v.Kind() != reflect.Map {
+		return nil
+	}
+	names := make([]string, 0, v.Len())
+	for _, k := range v.MapKeys() {
+		names = append(names, k.String())
+	}
+	return names
+}
+
+// literalsAsValues converts a dict or list literal given to f.
+func literalsAsValues(f exec.FilterFunction) exec.FilterFunction {
+	return func(e *exec.Evaluator, in *exec.Value, a *exec.VarArgs) *exec.Value {
+		switch in.Interface().(type) {
+		case *exec.Dict, exec.ValuesList:
+			if err := literalErr(in.Interface()); err != nil {
+				return exec.AsValue(err)
+			}
+			in = exec.AsValue(py(in.Interface()))
+		}
+		return f(e, in, a)
+	}
 }
 
 // filter adapts a Go function to a gonja filter: errors in the input pass
@@ -101,6 +139,9 @@ func filter(fn func(in any, a *exec.VarArgs) (any, error)) exec.FilterFunction {
 	return func(_ *exec.Evaluator, in *exec.Value, a *exec.VarArgs) *exec.Value {
 		if in.IsError() {
 			return in
+		}
+		if err := literalErr(in.Interface()); err != nil {
+			return exec.AsValue(err)
 		}
 		out, err := fn(in.Interface(), a)
 		if err != nil {
@@ -478,9 +519,46 @@ func installTests(set *exec.TestSet) {
 	})
 }
 
+// literalErr finds an error inside a list or dict literal: gonja keeps
+// a failed element (an undefined name) in the literal instead of failing.
+func literalErr(v any) error {
+	switch x := v.(type) {
+	case *exec.Value:
+		if x == nil {
+			return nil
+		}
+		if x.IsError() {
+			return valueErr(x)
+		}
+		return literalErr(x.Interface())
+	case exec.ValuesList:
+		for _, e := range x {
+			if err := literalErr(e); err != nil {
+				return err
+			}
+		}
+	case *exec.Dict:
+		if x == nil {
+			return nil
+		}
+		for _, p := range x.Pairs {
+			if err := literalErr(p.Key); err != nil {
+				return err
+			}
+			if err := literalErr(p.Value); err != nil {
+				return err
+			}
+		}
+	case error:
+		return x
+	}
+	return nil
+}
+
 // installGlobals adds Salt's Jinja globals: raise() to fail a render on
 // purpose, odict() as an (ordered, here sorted) dict constructor.
 func installGlobals(ctx *exec.Context) {
+	ctx.Set("none", nil) // Jinja accepts none as well as None
 	ctx.Set("raise", method(func(a *exec.VarArgs) (any, error) {
 		if len(a.Args) == 0 {
 			return nil, errors.New("raise() called")
@@ -503,4 +581,90 @@ func installGlobals(ctx *exec.Context) {
 		}
 		return d, nil
 	}))
+}
+
+var pyFormatRe = regexp.MustCompile(`%(?:\(([^)]*)\))?([-+ 0#]*)(\*|\d+)?(?:\.(\*|\d+))?([diouxXeEfFgGcrsa%])`)
+
+// filterFormat is Jinja's format filter, Python's printf-style
+// `"%s-%d" % (a, b)`, also with a dict: `"%(name)s" % {...}`.
+func filterFormat(in any, a *exec.VarArgs) (any, error) {
+	format := pyStr(in)
+	args := make([]any, len(a.Args))
+	for i, v := range a.Args {
+		args[i] = py(v.Interface())
+	}
+	var named pyDict
+	if len(args) == 1 {
+		named, _ = args[0].(pyDict)
+	}
+	if len(a.KwArgs) > 0 {
+		named = pyDict{}
+		for k, v := range a.KwArgs {
+			named[k] = py(v.Interface())
+		}
+	}
+	next := 0
+	var ferr error
+	out := pyFormatRe.ReplaceAllStringFunc(format, func(spec string) string {
+		m := pyFormatRe.FindStringSubmatch(spec)
+		key, flags, width, prec, verb := m[1], m[2], m[3], m[4], m[5]
+		if verb == "%" {
+			return "%"
+		}
+		var v any
+		switch {
+		case m[0][1] == '(':
+			if named == nil {
+				ferr = errors.New("format requires a mapping")
+				return ""
+			}
+			v = named[key]
+		case next < len(args):
+			v = args[next]
+			next++
+		default:
+			ferr = errors.New("not enough arguments for format string")
+			return ""
+		}
+		gospec := "%" + flags + width
+		if prec != "" {
+			gospec += "." + prec
+		}
+		switch verb {
+		case "s", "a":
+			return fmt.Sprintf(gospec+"s", pyStr(v))
+		case "r":
+			return fmt.Sprintf(gospec+"s", pyRepr(v))
+		case "c":
+			if n, ok := v.(int); ok {
+				return string(rune(n))
+			}
+			return pyStr(v)
+		case "d", "i", "u", "o", "x", "X":
+			n, ok := v.(int)
+			if f, isF := v.(float64); isF {
+				n, ok = int(f), true
+			}
+			if !ok {
+				ferr = fmt.Errorf("%%%s format: a number is required, not %s", verb, pyTypeName(v))
+				return ""
+			}
+			goVerb := map[string]string{"d": "d", "i": "d", "u": "d", "o": "o", "x": "x", "X": "X"}[verb]
+			return fmt.Sprintf(gospec+goVerb, n)
+		default:
+			f, ok := number(v)
+			if !ok {
+				ferr = fmt.Errorf("%%%s format: a number is required, not %s", verb, pyTypeName(v))
+				return ""
+			}
+			if prec == "" && strings.ContainsAny(verb, "eEfF") {
+				gospec += ".6"
+			}
+			return fmt.Sprintf(gospec+strings.ToLower(verb), f)
+		}
+	})
+	if ferr != nil {
+		return nil, fmt.Errorf("format: %w", ferr)
+	}
+	return out, nil
 }

@@ -99,7 +99,7 @@ func (d dirFiles) List(ctx context.Context, env string, dir string) ([]api.FileI
 
 // writeTree writes files (slash paths relative to the root) into a fresh
 // temporary directory and returns its client.
-func writeTree(t *testing.T, files map[string]string) dirFiles {
+func writeTree(t testing.TB, files map[string]string) dirFiles {
 	t.Helper()
 	root := t.TempDir()
 	for p, content := range files {

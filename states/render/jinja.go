@@ -119,12 +119,14 @@ func currentFile(r *exec.Renderer) string {
 
 // Cache keeps parsed Jinja templates between renders, keyed by path and
 // content, so that a run rendering the same template or importing the same
-// map.jinja many times parses it once. A Cache is safe for concurrent use;
-// the zero value is not usable, call NewCache. Passing one in Context is
-// optional: without it, parses are shared only within one render.
+// map.jinja many times parses it once. A parsed template is immutable and
+// a function of its text alone, so a cache changes speed, never results.
+// A Cache is safe for concurrent use; call NewCache. Passing one in
+// Context is optional (see sharedCache).
 type Cache struct {
-	mu sync.Mutex
-	m  map[cacheKey]*exec.Template
+	mu  sync.Mutex
+	m   map[cacheKey]*exec.Template
+	max int
 }
 
 type cacheKey struct {
@@ -136,7 +138,13 @@ type cacheKey struct {
 const maxCached = 4096
 
 // NewCache returns an empty template cache.
-func NewCache() *Cache { return &Cache{m: map[cacheKey]*exec.Template{}} }
+func NewCache() *Cache { return &Cache{m: map[cacheKey]*exec.Template{}, max: maxCached} }
+
+// sharedCache serves renders whose Context carries no Cache: state modules
+// such as file.managed render templates with no run-wide object to hold
+// one. It is a bounded memo of pure parses (see Cache), kept small so that
+// an idle minion holds little.
+var sharedCache = &Cache{m: map[cacheKey]*exec.Template{}, max: 256}
 
 // parse returns the parsed template for src at path, parsing it once.
 func (c *Cache) parse(path, src string) (*exec.Template, error) {
@@ -152,7 +160,7 @@ func (c *Cache) parse(path, src string) (*exec.Template, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	if len(c.m) >= maxCached {
+	if len(c.m) >= c.max {
 		clear(c.m)
 	}
 	c.m[k] = t
@@ -273,7 +281,7 @@ func newState(ctx context.Context, c Context) *state {
 		sources: map[string]string{},
 	}
 	if st.cache == nil {
-		st.cache = NewCache()
+		st.cache = sharedCache
 	}
 	g := map[string]any{}
 	if env := c.Env; env != nil {

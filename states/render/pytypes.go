@@ -668,7 +668,7 @@ func dataAttr(d pyDict, name, grain string) (*exec.Value, bool) {
 				return v, nil
 			}
 			sep, _ := delim.(string)
-			if v, ok := Traverse(map[string]any(d), key, sep); ok {
+			if v, ok := Traverse(d, key, sep); ok {
 				return py(v), nil
 			}
 			return py(def), nil

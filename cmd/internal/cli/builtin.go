@@ -4,6 +4,7 @@ package cli
 // This is the one place that decides what a brine binary contains.
 import (
 	_ "github.com/brine-cm/brine/modules/cmd"
+	_ "github.com/brine-cm/brine/modules/file"
 	_ "github.com/brine-cm/brine/modules/grains"
 	_ "github.com/brine-cm/brine/modules/pillar"
 	_ "github.com/brine-cm/brine/modules/state"

@@ -117,11 +117,11 @@ func (f *callFlags) run(cmd *cobra.Command, args []string, stdout, stderr io.Wri
 		return usage("'%s' is not available (brine doc %s lists the module's functions)", fun, strings.SplitN(fun, ".", 2)[0])
 	}
 	ctx := cmd.Context()
-	env, err := masterlessEnv(ctx, cfg, fun, log)
-	if err != nil {
-		return usage("call %s: %v", fun, err)
+	var ret any
+	env, callErr := masterlessEnv(ctx, cfg, fun, log)
+	if callErr == nil {
+		ret, callErr = modules.Call(ctx, env, fun, posArgs, kwargs)
 	}
-	ret, callErr := modules.Call(ctx, env, fun, posArgs, kwargs)
 
 	opts := output.Options{
 		StateOutput: cfg.StateOutput,

@@ -349,3 +349,50 @@ func BenchmarkTestPing(b *testing.B) {
 		}
 	}
 }
+
+// The README's first command, on the example tree, with pillar root moved
+// into a temp dir: it applies cleanly, and a second run changes nothing.
+func TestQuickstart(t *testing.T) {
+	cfg, err := filepath.Abs("../../../examples/quickstart/minion.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "qs")
+	pillar := fmt.Sprintf(`pillar={"root": %q}`, root)
+	run := func(extra ...string) result {
+		return call(t, nil, append([]string{"call", "--local", "--config", cfg, "--out", "json", "state.apply", pillar}, extra...)...)
+	}
+	changed := func(r result) int {
+		var doc map[string]map[string]map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+			t.Fatalf("%v\n%s", err, r)
+		}
+		n := 0
+		for tag, ret := range doc["local"] {
+			if ret["result"] == false {
+				t.Errorf("%s failed: %v", tag, ret["comment"])
+			}
+			if c, _ := ret["changes"].(map[string]any); len(c) > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	r := run("test=True")
+	if r.code != 0 || changed(r) == 0 {
+		t.Fatalf("quickstart test=True reports nothing to do:\n%s", r)
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Fatalf("test=True created %s", root)
+	}
+	if r = run(); r.code != 0 || changed(r) == 0 {
+		t.Fatalf("quickstart apply:\n%s", r)
+	}
+	conf, err := os.ReadFile(filepath.Join(root, "srv/app/app.conf"))
+	if err != nil || !strings.Contains(string(conf), "listen = 0.0.0.0:9090") {
+		t.Errorf("app.conf lacks the quickstart minion's port (%v):\n%s", err, conf)
+	}
+	if r = run(); r.code != 0 || changed(r) != 0 {
+		t.Errorf("second quickstart apply changed something:\n%s", r)
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/brine-cm/brine/config"
 	"github.com/brine-cm/brine/fileserver"
 	"github.com/brine-cm/brine/modules"
+	"github.com/brine-cm/brine/states"
 )
 
 // Modules whose functions never read pillar or grains. Everything else gets
@@ -49,8 +51,12 @@ func masterlessEnv(ctx context.Context, cfg *config.Minion, fun string, log *slo
 	}
 	if !noPillar[mod] {
 		p, err := compilePillar(ctx, cfg, env)
+		if err != nil && mod == "state" {
+			// Salt reports a broken pillar as the state run's compile error.
+			return nil, &states.CompileError{Errors: []string{"Pillar failed to render with the following messages:", err.Error()}}
+		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("pillar: %w", err)
 		}
 		env.Pillar = p
 	}

@@ -13,8 +13,8 @@ import (
 	"strings"
 )
 
-// HashForms lists the hash types Salt's file functions accept, weakest first.
-var HashForms = []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512"}
+// hashForms lists the hash types Salt's file functions accept, weakest first.
+var hashForms = []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512"}
 
 // NewHash returns a hash by Salt's name for it.
 func NewHash(form string) (hash.Hash, error) {
@@ -32,7 +32,7 @@ func NewHash(form string) (hash.Hash, error) {
 	case "sha512":
 		return sha512.New(), nil
 	}
-	return nil, fmt.Errorf("unknown hash type %q (want one of %s)", form, strings.Join(HashForms, ", "))
+	return nil, fmt.Errorf("unknown hash type %q (want one of %s)", form, strings.Join(hashForms, ", "))
 }
 
 // HashBytes returns the hex digest of b.
