@@ -219,11 +219,12 @@ func TestRecurse(t *testing.T) {
 			name + "/a.txt":          map[string]any{"diff": "New file", "mode": "0640"},
 			name + "/sub/b.txt":      map[string]any{"diff": "New file", "mode": "0640"},
 			name + "/sub/deep/c.txt": map[string]any{"diff": "New file", "mode": "0640"},
-			name + "/sub":            map[string]any{name + "/sub": map[string]any{"directory": "new"}},
-			name + "/sub/deep":       map[string]any{name + "/sub/deep": map[string]any{"directory": "new"}},
-			name + "/empty":          map[string]any{name + "/empty": map[string]any{"directory": "new"}},
-			name:                     map[string]any{name: map[string]any{"mode": "0750"}, "mode": "0750"},
-			"removed":                []any{name + "/olddir", name + "/stray.txt"},
+			// sub is created as the parent of sub/deep (deepest first, as
+			// Salt did in the reference), so only sub/deep is reported.
+			name + "/sub/deep": map[string]any{name + "/sub/deep": map[string]any{"directory": "new"}},
+			name + "/empty":    map[string]any{name + "/empty": map[string]any{"directory": "new"}},
+			name:               map[string]any{name: map[string]any{"mode": "0750"}, "mode": "0750"},
+			"removed":          []any{name + "/olddir", name + "/stray.txt"},
 		}
 		if d := cmp.Diff(want, sortLists(res.Changes)); d != "" {
 			t.Errorf("changes (-want +got):\n%s", d)

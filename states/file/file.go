@@ -162,10 +162,12 @@ func (p perms) apply(path string, ch map[string]any, link bool) error {
 }
 
 // createChanges is what Salt reports besides the diff when it creates a
-// file: the mode when one is given, the owner when it is not the writer.
+// file: the owner when it is not the writer, and the mode when one is given
+// and is not 0600 (Salt writes new files 0600 and reports the chmod that
+// follows only when it changed something).
 func (p perms) createChanges() map[string]any {
 	ch := map[string]any{}
-	if p.mode != nil {
+	if p.mode != nil && p.mode.Perm() != 0o600 {
 		ch["mode"] = p.mode.String()
 	}
 	if p.uid >= 0 && p.uid != os.Geteuid() {

@@ -168,7 +168,15 @@ func recurse(ctx context.Context, env *api.Env, name string, test bool, a *recur
 	for d := range dirSet {
 		dirs = append(dirs, d)
 	}
-	sort.Strings(dirs)
+	// Deepest first, then by name: this reproduces the order Salt's set
+	// happened to give in the reference corpus (tree/sub before tree).
+	sort.Slice(dirs, func(i, j int) bool {
+		di, dj := strings.Count(dirs[i], "/"), strings.Count(dirs[j], "/")
+		if di != dj {
+			return di > dj
+		}
+		return dirs[i] < dirs[j]
+	})
 	sort.Slice(files, func(i, j int) bool { return files[i].dest < files[j].dest })
 
 	subEnv := *env

@@ -54,12 +54,9 @@ func refStates(root, motd string, port int) []refState {
 }
 
 // knownDeviations are comments brine words or orders differently from
-// Salt on purpose; results and changes must still match.
-var knownDeviations = map[string]string{
-	// Salt lists the directories of a recurse in Python set order
-	// (tree/sub before tree); brine sorts them.
-	"test/tree_copy": "directory order in the comment",
-}
+// Salt on purpose ("label/state id": why); results and changes must still
+// match. None at present.
+var knownDeviations = map[string]string{}
 
 // jinjaWorks reports whether the renderer has been implemented yet.
 func jinjaWorks() (ok bool) {

@@ -104,17 +104,25 @@ func parseYAML(text string) (doc *yaml.Node, err error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, yamlError(err)
+		return nil, yamlError(err, text)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, yamlError(err)
+		return nil, yamlError(err, text)
 	default:
 		line := extra.Line
-		if line > 0 {
-			line-- // the `---` before it
+		if len(extra.Content) > 0 {
+			line = extra.Content[0].Line
+		}
+		// Point at the `---` that starts the second document.
+		lines := strings.Split(text, "\n")
+		for i := min(line, len(lines)) - 1; i >= 0; i-- {
+			if strings.HasPrefix(lines[i], "---") {
+				line = i + 1
+				break
+			}
 		}
 		return nil, &lineError{line: line, msg: "expected a single document in the stream, but found another document"}
 	}
@@ -129,14 +137,43 @@ func parseYAML(text string) (doc *yaml.Node, err error) {
 
 var yamlErrRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
-// yamlError turns a yaml.v3 error into a lineError.
-func yamlError(err error) error {
+// yamlError turns a yaml.v3 error into a lineError. yaml.v3 reports the
+// line where the enclosing construct began ("while parsing a block
+// mapping"), not the line of the problem; the problem line is found as the
+// shortest prefix of the text (in lines) failing with the same error.
+func yamlError(err error, text string) error {
 	msg := err.Error()
-	if m := yamlErrRe.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &lineError{line: line, msg: m[2]}
+	m := yamlErrRe.FindStringSubmatch(msg)
+	if m == nil {
+		return &lineError{msg: strings.TrimPrefix(msg, "yaml: ")}
 	}
-	return &lineError{msg: strings.TrimPrefix(msg, "yaml: ")}
+	line, _ := strconv.Atoi(m[1])
+	if p := yamlProblemLine(text, msg, line); p > 0 {
+		line = p
+	}
+	return &lineError{line: line, msg: m[2]}
+}
+
+func yamlProblemLine(text, msg string, from int) int {
+	lines := strings.SplitAfter(text, "\n")
+	same := func(k int) bool {
+		var n yaml.Node
+		err := yaml.NewDecoder(strings.NewReader(strings.Join(lines[:k], ""))).Decode(&n)
+		return err != nil && err.Error() == msg
+	}
+	lo, hi := max(1, from), len(lines)
+	if lo > hi || !same(hi) {
+		return 0
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if same(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 // checkDuplicates refuses a mapping that repeats a key. Aliases are not

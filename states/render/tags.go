@@ -324,9 +324,10 @@ func (t *importDataTag) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock
 	if err != nil {
 		var le *lineError
 		if errors.As(err, &le) {
+			err = fmt.Errorf("%s is not valid %s: %s", p, strings.ToUpper(t.kind), le.msg)
 			st.located = append(st.located, located{file: p, line: le.line, text: err.Error()})
 		}
-		return fmt.Errorf("import_%s %s: %w", t.kind, p, err)
+		return err
 	}
 	r.Environment.Context.Set(t.as, v)
 	return nil
