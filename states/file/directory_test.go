@@ -256,9 +256,6 @@ func TestRecurse(t *testing.T) {
 		}
 	})
 	t.Run("template", func(t *testing.T) {
-		if !jinjaWorks() {
-			t.Skip("render.Jinja is not implemented yet")
-		}
 		name := filepath.Join(t.TempDir(), "t")
 		res := apply(t, env, "file.recurse", name, map[string]any{"source": "salt://tmpl", "template": "jinja", "defaults": map[string]any{"n": 3}}, false)
 		wantResult(t, res, yes)

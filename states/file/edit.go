@@ -71,6 +71,7 @@ func appendText(name string, test bool, a *appendArgs) api.Result {
 	if msg := checkAbs(name); msg != "" {
 		return api.Failed(msg)
 	}
+	path := realPath(name)
 	var chunks []string
 	if a.Text != nil {
 		var err error
@@ -81,18 +82,18 @@ func appendText(name string, test bool, a *appendArgs) api.Result {
 	if len(chunks) == 0 {
 		return api.Failed("No text found to append. Nothing appended")
 	}
-	fi, err := os.Stat(name)
+	fi, err := os.Stat(path)
 	if err != nil {
 		if test {
 			return api.Pending(fmt.Sprintf("File %s is set to be created", name), map[string]any{"new": name})
 		}
-		if res := touch(name, false, &touchArgs{Makedirs: a.Makedirs}); !res.OK() {
+		if res := touch(path, false, &touchArgs{Makedirs: a.Makedirs}); !res.OK() {
 			return res
 		}
 	} else if !fi.Mode().IsRegular() {
 		return api.Failed(fmt.Sprintf("%s is not a regular file", name))
 	}
-	raw, err := os.ReadFile(name)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return api.Failed(fmt.Sprintf("Unable to read %s: %v", name, err))
 	}
@@ -130,7 +131,7 @@ func appendText(name string, test bool, a *appendArgs) api.Result {
 		sb.WriteString(l)
 		sb.WriteByte('\n')
 	}
-	if err := fsx.AtomicWrite(name, []byte(sb.String()), fsx.NewWriteOptions()); err != nil {
+	if err := fsx.AtomicWrite(path, []byte(sb.String()), fsx.NewWriteOptions()); err != nil {
 		return api.Failed(fmt.Sprintf("Unable to append to %s: %v", name, err))
 	}
 	return api.Succeeded(fmt.Sprintf("Appended %d lines", len(add)), ch)
@@ -310,10 +311,11 @@ func replace(name string, test bool, a *replaceArgs) api.Result {
 	if msg := checkAbs(name); msg != "" {
 		return api.Failed(msg)
 	}
+	path := realPath(name)
 	if a.Pattern == "" {
 		return api.Failed("Argument 'pattern' is required")
 	}
-	fi, err := os.Stat(name)
+	fi, err := os.Stat(path)
 	if err != nil {
 		if a.IgnoreIfMissing {
 			return api.Succeeded("No changes needed to be made", nil)
@@ -331,7 +333,7 @@ func replace(name string, test bool, a *replaceArgs) api.Result {
 	if err != nil {
 		return api.Failed(fmt.Sprintf("Invalid pattern %q: %v", a.Pattern, err))
 	}
-	raw, err := os.ReadFile(name)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return api.Failed(fmt.Sprintf("Unable to read %s: %v", name, err))
 	}
@@ -390,10 +392,10 @@ func replace(name string, test bool, a *replaceArgs) api.Result {
 	if test {
 		return api.Pending("Changes would have been made", ch)
 	}
-	if err := writeBackup(name, backupSuffix(a.Backup, ".bak"), raw, fi); err != nil {
+	if err := writeBackup(path, backupSuffix(a.Backup, ".bak"), raw, fi); err != nil {
 		return api.Failed(fmt.Sprintf("Unable to write backup of %s: %v", name, err))
 	}
-	if err := fsx.AtomicWrite(name, []byte(text), fsx.NewWriteOptions()); err != nil {
+	if err := fsx.AtomicWrite(path, []byte(text), fsx.NewWriteOptions()); err != nil {
 		return api.Failed(fmt.Sprintf("Unable to write %s: %v", name, err))
 	}
 	return api.Succeeded("Changes were made", ch)

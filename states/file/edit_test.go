@@ -411,3 +411,33 @@ func TestTouch(t *testing.T) {
 	res = apply(t, nil, "file.touch", dir+"/no/parent", nil, false)
 	wantResult(t, res, no)
 }
+
+func TestEditsWriteThroughSymlinks(t *testing.T) {
+	for _, tc := range []struct {
+		fun  string
+		args map[string]any
+		want string
+	}{
+		{"file.replace", map[string]any{"pattern": "old", "repl": "new", "backup": false}, "new\n"},
+		{"file.append", map[string]any{"text": "more"}, "old\nmore\n"},
+		{"file.line", map[string]any{"content": "first", "mode": "insert", "location": "start"}, "first\nold\n"},
+		{"file.managed", map[string]any{"contents": "managed"}, "managed\n"},
+	} {
+		t.Run(tc.fun, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string]string{"real": "old\n"})
+			link := filepath.Join(dir, "link")
+			if err := os.Symlink("real", link); err != nil {
+				t.Fatal(err)
+			}
+			res := apply(t, nil, tc.fun, link, tc.args, false)
+			wantResult(t, res, yes)
+			if got := readFile(t, filepath.Join(dir, "real")); got != tc.want {
+				t.Errorf("target content %q, want %q", got, tc.want)
+			}
+			if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("%s replaced the symlink with a file", tc.fun)
+			}
+		})
+	}
+}

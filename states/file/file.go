@@ -66,6 +66,16 @@ func exists(path string) bool {
 	return err == nil
 }
 
+// realPath resolves symlinks so that edits go to the file a link points
+// at, as Salt's do, instead of replacing the link with a copy; a path that
+// does not resolve is returned as it is.
+func realPath(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real
+	}
+	return path
+}
+
 func isDir(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.IsDir()

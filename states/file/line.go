@@ -55,6 +55,7 @@ func line(name string, test bool, a *lineArgs) api.Result {
 	if msg := checkAbs(name); msg != "" {
 		return api.Failed(msg)
 	}
+	path := realPath(name)
 	mode := strings.ToLower(a.Mode)
 	switch mode {
 	case "":
@@ -78,7 +79,7 @@ func line(name string, test bool, a *lineArgs) api.Result {
 		return api.Failed(msg)
 	}
 
-	fi, err := os.Stat(name)
+	fi, err := os.Stat(path)
 	present := err == nil
 	if !present && !a.Create {
 		return api.Failed(fmt.Sprintf("%s: file not found", name))
@@ -88,7 +89,7 @@ func line(name string, test bool, a *lineArgs) api.Result {
 	}
 	var raw []byte
 	if present {
-		if raw, err = os.ReadFile(name); err != nil {
+		if raw, err = os.ReadFile(path); err != nil {
 			return api.Failed(fmt.Sprintf("Unable to read %s: %v", name, err))
 		}
 	}
@@ -121,14 +122,14 @@ func line(name string, test bool, a *lineArgs) api.Result {
 	}
 	if text != old || !present {
 		if present {
-			if err := writeBackup(name, backupSuffix(a.Backup, ""), raw, fi); err != nil {
+			if err := writeBackup(path, backupSuffix(a.Backup, ""), raw, fi); err != nil {
 				return api.Failed(fmt.Sprintf("Unable to write backup of %s: %v", name, err))
 			}
 		}
-		if err := fsx.AtomicWrite(name, []byte(text), fsx.WriteOptions{Mode: p.fileMode(), UID: p.uid, GID: p.gid}); err != nil {
+		if err := fsx.AtomicWrite(path, []byte(text), fsx.WriteOptions{Mode: p.fileMode(), UID: p.uid, GID: p.gid}); err != nil {
 			return api.Failed(fmt.Sprintf("Unable to write %s: %v", name, err))
 		}
-	} else if err := p.apply(name, changes, false); err != nil {
+	} else if err := p.apply(path, changes, false); err != nil {
 		return api.Failed(sentence(err))
 	}
 	return api.Succeeded("Changes were made", changes)

@@ -113,12 +113,7 @@ func managed(ctx context.Context, env *api.Env, name string, test bool, a *manag
 		return api.Failed(msg)
 	}
 
-	target := name
-	if lfi, err := os.Lstat(name); err == nil && lfi.Mode()&fs.ModeSymlink != 0 {
-		if real, err := filepath.EvalSymlinks(name); err == nil {
-			target = real
-		}
-	}
+	target := realPath(name)
 	fi, err := os.Stat(target)
 	present := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {

@@ -234,23 +234,24 @@ func TestManagedFailures(t *testing.T) {
 		path    string
 		args    map[string]any
 		comment string // substring
+		exact   bool   // comment must be exactly that
 	}{
-		{"relative path", "rel/path", map[string]any{"contents": "x"}, "Specified file rel/path is not an absolute path"},
-		{"missing salt source", "@/a", map[string]any{"source": "salt://no/such/file.txt"}, "Source file salt://no/such/file.txt not found in saltenv 'base'"},
-		{"missing local source", "@/a", map[string]any{"source": "/nonexistent/brine/source"}, "Source file /nonexistent/brine/source not found"},
-		{"none of a list", "@/a", map[string]any{"source": []any{"salt://a", "salt://b"}}, "None of the specified sources were found (salt://a, salt://b)"},
+		{"relative path", "rel/path", map[string]any{"contents": "x"}, "Specified file rel/path is not an absolute path", false},
+		{"missing salt source", "@/a", map[string]any{"source": "salt://no/such/file.txt"}, "Source file salt://no/such/file.txt not found in saltenv 'base'", true},
+		{"missing local source", "@/a", map[string]any{"source": "/nonexistent/brine/source"}, "Source file /nonexistent/brine/source not found", true},
+		{"none of a list", "@/a", map[string]any{"source": []any{"salt://a", "salt://b"}}, "None of the specified sources were found (salt://a, salt://b)", true},
 		{"hash mismatch names both", "@/a", map[string]any{"source": "salt://f.txt", "source_hash": "sha256=" + sha256hex("other")},
-			"Specified sha256 checksum for salt://f.txt (" + sha256hex("other") + ") does not match actual checksum (" + sha256hex("content\n") + ")"},
-		{"bad hash spec", "@/a", map[string]any{"source": "salt://f.txt", "source_hash": "sha256=xyz"}, "is not a sha256 digest"},
-		{"missing parent", "@/no/parent/a", map[string]any{"contents": "x"}, "Parent directory not present"},
-		{"target is a directory", "@", map[string]any{"contents": "x"}, "is a directory"},
-		{"source and contents", "@/a", map[string]any{"source": "salt://f.txt", "contents": "x"}, "'source' cannot be used in combination"},
-		{"two contents", "@/a", map[string]any{"contents": "x", "contents_pillar": "k"}, "Only one of"},
-		{"missing pillar", "@/a", map[string]any{"contents_pillar": "no:such:key"}, "Pillar no:such:key does not exist"},
-		{"unknown template", "@/a", map[string]any{"contents": "x", "template": "mako"}, "Specified template format mako is not supported"},
-		{"unknown user", "@/a", map[string]any{"contents": "x", "user": "no-such-user-brine"}, "User no-such-user-brine is not available"},
-		{"unsupported scheme", "@/a", map[string]any{"source": "https://example.com/x"}, "only salt://, file:// and absolute local paths"},
-		{"check_cmd refuses", "@/a", map[string]any{"contents": "x", "check_cmd": "false"}, "check_cmd execution failed"},
+			"Specified sha256 checksum for salt://f.txt (" + sha256hex("other") + ") does not match actual checksum (" + sha256hex("content\n") + ")", true},
+		{"bad hash spec", "@/a", map[string]any{"source": "salt://f.txt", "source_hash": "sha256=xyz"}, "is not a sha256 digest", false},
+		{"missing parent", "@/no/parent/a", map[string]any{"contents": "x"}, "Parent directory not present", false},
+		{"target is a directory", "@", map[string]any{"contents": "x"}, "is a directory", false},
+		{"source and contents", "@/a", map[string]any{"source": "salt://f.txt", "contents": "x"}, "'source' cannot be used in combination", false},
+		{"two contents", "@/a", map[string]any{"contents": "x", "contents_pillar": "k"}, "Only one of", false},
+		{"missing pillar", "@/a", map[string]any{"contents_pillar": "no:such:key"}, "Pillar no:such:key does not exist", false},
+		{"unknown template", "@/a", map[string]any{"contents": "x", "template": "mako"}, "Specified template format mako is not supported", false},
+		{"unknown user", "@/a", map[string]any{"contents": "x", "user": "no-such-user-brine"}, "User no-such-user-brine is not available", false},
+		{"unsupported scheme", "@/a", map[string]any{"source": "https://example.com/x"}, "only salt://, file:// and absolute local paths", false},
+		{"check_cmd refuses", "@/a", map[string]any{"contents": "x", "check_cmd": "false"}, "check_cmd execution failed", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,6 +267,9 @@ func TestManagedFailures(t *testing.T) {
 					continue // check_cmd only runs when the file is written
 				}
 				wantResult(t, res, no)
+				if tc.exact && res.Comment != tc.comment {
+					t.Errorf("test=%v: comment %q, want %q", test, res.Comment, tc.comment)
+				}
 				if !contains(res.Comment, tc.comment) {
 					t.Errorf("test=%v: comment %q does not contain %q", test, res.Comment, tc.comment)
 				}
@@ -344,9 +348,6 @@ func TestManagedCheckCmdLeavesOldFile(t *testing.T) {
 }
 
 func TestManagedTemplate(t *testing.T) {
-	if !jinjaWorks() {
-		t.Skip("render.Jinja is not implemented yet")
-	}
 	env := saltEnv(t, map[string]string{"t.j2": "port={{ port }} workers={{ workers }} id={{ grains['id'] }}\n"})
 	name := filepath.Join(t.TempDir(), "out")
 	args := map[string]any{"source": "salt://t.j2", "template": "jinja",
@@ -355,6 +356,11 @@ func TestManagedTemplate(t *testing.T) {
 	wantResult(t, res, yes)
 	if got, want := readFile(t, name), "port=8080 workers=4 id=test-minion\n"; got != want {
 		t.Errorf("rendered %q, want %q (context overrides defaults)", got, want)
+	}
+	res = apply(t, env, "file.managed", name, map[string]any{"contents": "os={{ grains['id'] }}", "template": "jinja"}, false)
+	wantResult(t, res, yes)
+	if got := readFile(t, name); got != "os=test-minion\n" {
+		t.Errorf("contents rendered as %q", got)
 	}
 	bad := saltEnv(t, map[string]string{"bad.j2": "{% if %}\n"})
 	res = apply(t, bad, "file.managed", name, map[string]any{"source": "salt://bad.j2", "template": "jinja"}, false)

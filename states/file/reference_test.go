@@ -1,7 +1,6 @@
 package file
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/brine-cm/brine/api"
 	"github.com/brine-cm/brine/fileserver"
-	"github.com/brine-cm/brine/states/render"
 )
 
 const refDir = "testdata/salt-01-files"
@@ -57,17 +55,6 @@ func refStates(root, motd string, port int) []refState {
 // Salt on purpose ("label/state id": why); results and changes must still
 // match. None at present.
 var knownDeviations = map[string]string{}
-
-// jinjaWorks reports whether the renderer has been implemented yet.
-func jinjaWorks() (ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	_, err := render.Jinja(context.Background(), []byte("x"), render.Context{Env: &api.Env{}})
-	return err == nil
-}
 
 func copyTree(t *testing.T, src, dst string) {
 	t.Helper()
@@ -121,10 +108,6 @@ func sortLists(v any) any {
 }
 
 func TestSaltReference01Files(t *testing.T) {
-	withJinja := jinjaWorks()
-	if !withJinja {
-		t.Log("render.Jinja is not implemented yet: templated_config is left out of this comparison")
-	}
 	repo, err := filepath.Abs(filepath.Join(refDir, "states"))
 	if err != nil {
 		t.Fatal(err)
@@ -136,9 +119,6 @@ func TestSaltReference01Files(t *testing.T) {
 		expected := loadExpected(t, label+".json", root)
 		env.Pillar = map[string]any{"root": root, "motd": motd, "port": port}
 		for _, st := range refStates(root, motd, port) {
-			if st.id == "templated_config" && !withJinja {
-				continue
-			}
 			tag := api.Tag("file", st.id, st.name, st.fun)
 			want, ok := expected[tag]
 			if !ok {
@@ -175,7 +155,7 @@ func TestSaltReference01Files(t *testing.T) {
 		runAll(t, "apply1", root, false, "first message", 8080)
 		runAll(t, "apply2", root, false, "first message", 8080)
 		if umask022(t) {
-			compareListing(t, root, withJinja)
+			compareListing(t, root)
 		} else {
 			t.Log("umask is not 022: the root listing is not compared with Salt's (made with umask 022)")
 		}
@@ -185,19 +165,13 @@ func TestSaltReference01Files(t *testing.T) {
 
 // compareListing checks the files under root against Salt's listing after
 // apply2 (type, mode, content or link target).
-func compareListing(t *testing.T, root string, withJinja bool) {
+func compareListing(t *testing.T, root string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(refDir, "root-after-apply2.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []string
-	for _, l := range strings.Split(strings.TrimSpace(strings.ReplaceAll(string(b), "__ROOT__", root)), "\n") {
-		if !withJinja && (strings.Contains(l, " etc")) {
-			continue
-		}
-		want = append(want, l)
-	}
+	want := strings.Split(strings.TrimSpace(strings.ReplaceAll(string(b), "__ROOT__", root)), "\n")
 	var got []string
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == root {
@@ -213,9 +187,6 @@ func compareListing(t *testing.T, root string, withJinja bool) {
 			target, _ := os.Readlink(p)
 			got = append(got, fmt.Sprintf("l %s -> %s", rel, target))
 		case fi.IsDir():
-			if !withJinja && strings.HasPrefix(rel, "etc") {
-				return fs.SkipDir
-			}
 			got = append(got, fmt.Sprintf("d %04o %s", fi.Mode().Perm(), rel))
 		default:
 			content, err := os.ReadFile(p)

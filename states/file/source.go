@@ -15,9 +15,16 @@ import (
 	"github.com/brine-cm/brine/states/file/fsx"
 )
 
-// errSourceMissing marks a source that does not exist, so that a list of
-// sources can move on to the next one.
-var errSourceMissing = errors.New("source not found")
+// missingSource is a source that does not exist, so that a list of sources
+// can move on to the next one; its text is Salt's comment.
+type missingSource struct{ msg string }
+
+func (e *missingSource) Error() string { return e.msg }
+
+func isMissing(err error) bool {
+	var m *missingSource
+	return errors.As(err, &m)
+}
 
 // sourceRef is one entry of a source argument.
 type sourceRef struct {
@@ -113,13 +120,12 @@ func resolveSource(raw, saltenv string) (location, error) {
 	return location{}, fmt.Errorf("source %s: not a salt:// URL or an absolute path", raw)
 }
 
-// read fetches a source's bytes; a missing one wraps errSourceMissing with
-// Salt's wording.
+// read fetches a source's bytes; a missing one is a *missingSource.
 func (l location) read(ctx context.Context, env *api.Env) ([]byte, error) {
 	if l.saltPath == "" {
 		b, err := os.ReadFile(l.local)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("source file %s not found: %w", l.local, errSourceMissing)
+			return nil, &missingSource{fmt.Sprintf("source file %s not found", l.local)}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read source %s: %w", l.local, err)
@@ -131,7 +137,7 @@ func (l location) read(ctx context.Context, env *api.Env) ([]byte, error) {
 	}
 	b, err := env.Files.Read(ctx, l.saltenv, l.saltPath)
 	if errors.Is(err, api.ErrFileNotFound) {
-		return nil, fmt.Errorf("source file %s not found in saltenv '%s': %w", l, l.saltenv, errSourceMissing)
+		return nil, &missingSource{fmt.Sprintf("source file %s not found in saltenv '%s'", l, l.saltenv)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", l, err)
@@ -150,7 +156,7 @@ func fetchFirst(ctx context.Context, env *api.Env, refs []sourceRef) ([]byte, lo
 			return nil, location{}, ref, err
 		}
 		b, err := loc.read(ctx, env)
-		if errors.Is(err, errSourceMissing) {
+		if isMissing(err) {
 			tried = append(tried, ref.raw)
 			lastErr = err
 			continue
@@ -163,7 +169,7 @@ func fetchFirst(ctx context.Context, env *api.Env, refs []sourceRef) ([]byte, lo
 	if len(refs) == 1 {
 		return nil, location{}, refs[0], lastErr
 	}
-	return nil, location{}, sourceRef{}, fmt.Errorf("none of the specified sources were found (%s): %w", strings.Join(tried, ", "), errSourceMissing)
+	return nil, location{}, sourceRef{}, &missingSource{fmt.Sprintf("none of the specified sources were found (%s)", strings.Join(tried, ", "))}
 }
 
 func saltenvOf(env *api.Env) string {

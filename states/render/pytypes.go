@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -351,12 +352,19 @@ func (d pyDict) method(name string) method {
 				if err != nil {
 					return nil, err
 				}
+				if err := checkInsert(d, src); err != nil {
+					return nil, err
+				}
 				for k, v := range src {
 					d[k] = v
 				}
 			}
 			for k, v := range a.KwArgs {
-				d[k] = py(v.Interface())
+				e := py(v.Interface())
+				if err := checkInsert(d, e); err != nil {
+					return nil, err
+				}
+				d[k] = e
 			}
 			return nil, nil
 		}
@@ -370,8 +378,12 @@ func (d pyDict) method(name string) method {
 			if v, ok := d.item(k); ok {
 				return v, nil
 			}
-			d[k] = py(def)
-			return d[k], nil
+			e := py(def)
+			if err := checkInsert(d, e); err != nil {
+				return nil, err
+			}
+			d[k] = e
+			return e, nil
 		}
 	case "pop":
 		return func(a *exec.VarArgs) (any, error) {
@@ -471,7 +483,11 @@ func (l *pyList) method(name string) method {
 			if len(a.Args) != 1 || len(a.KwArgs) > 0 {
 				return nil, fmt.Errorf("append expected exactly one argument, got %d", len(a.Args))
 			}
-			*l = append(*l, py(a.Args[0].Interface()))
+			e := py(a.Args[0].Interface())
+			if err := checkInsert(l, e); err != nil {
+				return nil, err
+			}
+			*l = append(*l, e)
 			return nil, nil
 		}
 	case "extend":
@@ -482,6 +498,9 @@ func (l *pyList) method(name string) method {
 			items, err := iterate(a.Args[0].Interface())
 			if err != nil {
 				return nil, fmt.Errorf("extend: %w", err)
+			}
+			if err := checkInsert(l, newList(items)); err != nil {
+				return nil, err
 			}
 			*l = append(*l, items...)
 			return nil, nil
@@ -497,9 +516,13 @@ func (l *pyList) method(name string) method {
 				i = max(0, i+n)
 			}
 			i = min(i, n)
+			e := py(a.Args[1].Interface())
+			if err := checkInsert(l, e); err != nil {
+				return nil, err
+			}
 			*l = append(*l, nil)
 			copy((*l)[i+1:], (*l)[i:])
-			(*l)[i] = py(a.Args[1].Interface())
+			(*l)[i] = e
 			return nil, nil
 		}
 	case "pop":
@@ -949,4 +972,65 @@ func writeQuoted(b *strings.Builder, s string) {
 		}
 	}
 	b.WriteByte(q)
+}
+
+// refOf identifies a template container, for the cycle check.
+func refOf(v any) uintptr {
+	switch x := v.(type) {
+	case pyDict:
+		return reflect.ValueOf(x).Pointer()
+	case dataDict:
+		return reflect.ValueOf(x).Pointer()
+	case grainsDict:
+		return reflect.ValueOf(x).Pointer()
+	case *pyList:
+		return reflect.ValueOf(x).Pointer()
+	}
+	return 0
+}
+
+// errCycle refuses to put a container inside itself: Python allows it,
+// but every printer and serializer would then recurse without end.
+var errCycle = errors.New("cannot put a dict or list inside itself")
+
+// checkInsert fails when v holds the container c (at any depth).
+func checkInsert(c, v any) error {
+	target := refOf(c)
+	if target == 0 {
+		return nil
+	}
+	var walk func(v any, depth int) bool
+	walk = func(v any, depth int) bool {
+		if depth > maxValueDepth {
+			return true
+		}
+		if r := refOf(v); r == 0 {
+			return false
+		} else if r == target {
+			return true
+		}
+		switch x := v.(type) {
+		case pyDict:
+			for _, e := range x {
+				if walk(e, depth+1) {
+					return true
+				}
+			}
+		case dataDict:
+			return walk(pyDict(x), depth)
+		case grainsDict:
+			return walk(pyDict(x), depth)
+		case *pyList:
+			for _, e := range *x {
+				if walk(e, depth+1) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if walk(v, 0) {
+		return errCycle
+	}
+	return nil
 }

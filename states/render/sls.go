@@ -205,8 +205,8 @@ func checkDuplicates(n *yaml.Node, depth int) error {
 
 // parseJSONDoc parses JSON into a YAML node, so that key order and line
 // numbers are kept like for YAML. The text is validated as JSON first, for
-// JSON's error messages; valid JSON holds tabs only as whitespace, which
-// YAML does not accept everywhere, so they become spaces.
+// JSON's error messages, then the few things valid JSON may hold that YAML
+// reads differently are rewritten (see jsonForYAML).
 func parseJSONDoc(text string) (*yaml.Node, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
@@ -214,5 +214,48 @@ func parseJSONDoc(text string) (*yaml.Node, error) {
 	if _, err := parseJSONValue(text); err != nil {
 		return nil, err
 	}
-	return parseYAML(strings.ReplaceAll(text, "\t", " "))
+	return parseYAML(jsonForYAML(text))
+}
+
+// jsonForYAML rewrites valid JSON for a YAML parser without moving any
+// line: tabs between tokens become spaces, the `\/` escape becomes `/`,
+// and a UTF-16 surrogate pair `\uD83D\uDE00` becomes one `\U0001F600`.
+func jsonForYAML(text string) string {
+	var b strings.Builder
+	b.Grow(len(text))
+	inString := false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case !inString && c == '\t':
+			b.WriteByte(' ')
+		case c == '"':
+			inString = !inString
+			b.WriteByte(c)
+		case inString && c == '\\' && i+1 < len(text):
+			next := text[i+1]
+			switch {
+			case next == '/':
+				b.WriteByte('/')
+				i++
+			case next == 'u' && i+11 < len(text) && text[i+6] == '\\' && text[i+7] == 'u':
+				hi, err1 := strconv.ParseUint(text[i+2:i+6], 16, 32)
+				lo, err2 := strconv.ParseUint(text[i+8:i+12], 16, 32)
+				if err1 == nil && err2 == nil && hi >= 0xd800 && hi < 0xdc00 && lo >= 0xdc00 && lo < 0xe000 {
+					r := (hi-0xd800)<<10 + (lo - 0xdc00) + 0x10000
+					fmt.Fprintf(&b, "\\U%08X", r)
+					i += 11
+					continue
+				}
+				b.WriteString(text[i : i+2])
+				i++
+			default:
+				b.WriteString(text[i : i+2])
+				i++
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

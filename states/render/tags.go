@@ -479,6 +479,9 @@ func setItem(r *exec.Renderer, objExpr nodes.Expression, key *exec.Value, value 
 	if obj.IsError() {
 		return valueErr(obj)
 	}
+	if err := checkInsert(obj.Interface(), value); err != nil {
+		return err
+	}
 	switch o := obj.Interface().(type) {
 	case pyDict:
 		o[keyString(key.Interface())] = value

@@ -119,36 +119,21 @@ func merge(m *yaml.Node, out map[string]any, depth int) error {
 	return fmt.Errorf("line %d: the value of a '<<' merge key must be a mapping or a list of mappings", m.Line)
 }
 
-// keyOf is a mapping key as a string: scalars by their text, anything
-// else by its flow representation.
+// keyOf is a mapping key as a string: a scalar key as written (so `1:`
+// is "1", `true:` is "true", `0644:` is "0644"), any other key by its flow
+// representation.
 func keyOf(k *yaml.Node, depth int) (string, error) {
 	for k.Kind == yaml.AliasNode && k.Alias != nil {
 		k = k.Alias
 	}
 	if k.Kind == yaml.ScalarNode {
-		v, err := scalar(k)
-		if err != nil {
-			return "", err
-		}
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case nil:
-			return k.Value, nil
-		case int:
-			return strconv.Itoa(x), nil
-		}
 		return k.Value, nil
 	}
 	v, err := value(k, depth+1)
 	if err != nil {
 		return "", err
 	}
-	s, err := dumpYAML(v, true)
-	if err != nil {
-		return "", err
-	}
-	return s, nil
+	return dumpYAML(v, true)
 }
 
 // scalar resolves a scalar by its tag (YAML 1.2 core schema as yaml.v3
