@@ -5,7 +5,7 @@
 // test.ping`, with the peak RSS of each run, and prints a table.
 //
 //	go run ./bench/apply            # builds ./cmd/brine and runs 5 rounds
-//	go run ./bench/apply -runs 10 -brine /path/to/brine
+//	go run ./bench/apply -runs 10 -brine /path/to/brine -dir /dev/shm
 package main
 
 import (
@@ -25,8 +25,9 @@ func main() {
 	files := flag.Int("files", 500, "file.managed states")
 	cmds := flag.Int("cmds", 50, "cmd.run states guarded by creates")
 	brine := flag.String("brine", "", "brine binary (default: build ./cmd/brine)")
+	dir := flag.String("dir", "", "where to write the trees (default: the system temp dir)")
 	flag.Parse()
-	if err := run(*runs, *files, *cmds, *brine); err != nil {
+	if err := run(*runs, *files, *cmds, *brine, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -37,8 +38,8 @@ type sample struct {
 	maxKB int64
 }
 
-func run(runs, files, cmds int, brine string) error {
-	work, err := os.MkdirTemp("", "brine-bench-")
+func run(runs, files, cmds int, brine, dir string) error {
+	work, err := os.MkdirTemp(dir, "brine-bench-")
 	if err != nil {
 		return err
 	}
