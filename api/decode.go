@@ -45,7 +45,8 @@ func Decode(args map[string]any, out any) error {
 }
 
 // ArgNames lists the argument names a struct accepts, sorted, for docs and
-// plugin schemas.
+// plugin schemas. Names starting with "__" are supplied by the engine and
+// left out.
 func ArgNames(v any) []string {
 	t := reflect.TypeOf(v)
 	for t.Kind() == reflect.Pointer {
@@ -53,7 +54,9 @@ func ArgNames(v any) []string {
 	}
 	var names []string
 	for name := range fieldIndex(t) {
-		names = append(names, name)
+		if !strings.HasPrefix(name, "__") { // engine-supplied, not for users
+			names = append(names, name)
+		}
 	}
 	sort.Strings(names)
 	return names

@@ -192,6 +192,9 @@ func parseTemplate(path, src string) (t *exec.Template, err error) {
 			t, err = nil, &syntaxError{msg: fmt.Sprint(p)}
 		}
 	}()
+	if tooDeep(src) {
+		return nil, &syntaxError{msg: fmt.Sprintf("brackets nested more than %d deep", maxNesting)}
+	}
 	src = dropTrailingCommas(src)
 	t, err = exec.NewTemplate(path, jinjaEnv().cfg, srcLoader{path, src}, &exec.Environment{
 		Filters:           jinjaEnv().filters,
@@ -208,6 +211,29 @@ func parseTemplate(path, src string) (t *exec.Template, err error) {
 		return nil, &syntaxError{msg: err.Error(), cause: err}
 	}
 	return t, nil
+}
+
+// maxNesting bounds bracket nesting: gonja's parser recurses per level.
+const maxNesting = 512
+
+// tooDeep reports brackets nested beyond maxNesting anywhere in src (data
+// included: an over-estimate that costs one pass).
+func tooDeep(src string) bool {
+	depth := 0
+	for i := 0; i < len(src); i++ {
+		switch src[i] {
+		case '(', '[', '{':
+			depth++
+			if depth > maxNesting {
+				return true
+			}
+		case ')', ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return false
 }
 
 var trailingCommaRe = regexp.MustCompile(`,\s*[)\]}]`)

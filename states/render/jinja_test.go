@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -386,5 +387,29 @@ func TestCacheSharedAcrossRenders(t *testing.T) {
 	}
 	if n := len(c.Cache.m); n != 2 {
 		t.Errorf("cache holds %d templates, want 2 (template and import)", n)
+	}
+}
+
+// TestConcurrentRenders renders one template from several goroutines
+// sharing a Cache, for the race detector.
+func TestConcurrentRenders(t *testing.T) {
+	files := writeTree(t, map[string]string{"m.jinja": "{% set cfg = {'id': grains.id} %}{% macro hi(n) %}hi {{ n }}{% endmacro %}"})
+	cache := NewCache()
+	src := "{% from 'm.jinja' import cfg, hi %}{% set l = [] %}{% for i in range(5) %}{% do l.append(i) %}{% endfor %}{{ hi(cfg.id) }} {{ l | json }}"
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			id := fmt.Sprintf("m%d", i)
+			out, err := Jinja(context.Background(), []byte(src), Context{Env: newEnv(files, map[string]any{"id": id}, nil), Cache: cache})
+			if err == nil && out != "hi "+id+" [0, 1, 2, 3, 4]" {
+				err = fmt.Errorf("render %d: got %q", i, out)
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -35,10 +35,13 @@ type Error struct {
 	File string // salt:// path relative to the root, or a local path
 	Line int    // 1-based; 0 when unknown
 	Msg  string
-	// Snippet is the offending source with the line marked, Salt style.
+	// Snippet is the source around the line, the line itself marked with
+	// "    <======================" as in Salt's messages (without Salt's
+	// "---" fences); empty when the line is unknown.
 	Snippet string
 }
 
+// Error formats as "file:line: message".
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return e.File + ":" + itoa(e.Line) + ": " + e.Msg
@@ -63,7 +66,7 @@ func itoa(n int) string {
 // Errors are *Error and name the file and line where the failure happened,
 // inside an imported or included file too.
 func Jinja(ctx context.Context, src []byte, c Context) (string, error) {
-	return renderJinja(newState(ctx, c), string(src), c, fileName(c))
+	return renderJinja(newState(ctx, c), strings.TrimPrefix(string(src), "\ufeff"), c, fileName(c))
 }
 
 // SLS renders an SLS (or pillar) file through the renderer pipeline its
@@ -72,7 +75,7 @@ func Jinja(ctx context.Context, src []byte, c Context) (string, error) {
 // or nil for an empty file). JSON is read by the YAML parser so that key
 // order and line numbers survive. Errors are *Error.
 func SLS(ctx context.Context, src []byte, c Context) (*yaml.Node, error) {
-	return renderSLS(func() *state { return newState(ctx, c) }, string(src), c, fileName(c))
+	return renderSLS(func() *state { return newState(ctx, c) }, strings.TrimPrefix(string(src), "\ufeff"), c, fileName(c))
 }
 
 // Value converts a YAML node to plain Go values: map[string]any, []any,
