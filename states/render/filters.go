@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"path"
 	"reflect"
 	"regexp"
@@ -101,6 +102,7 @@ func installFilters(set *exec.FilterSet) {
 		return path.Join(parts...), nil
 	}))
 	add("format", filter(filterFormat))
+	add("pymod", filter(filterPyMod))
 	add("default", filterDefault)
 	add("d", filterDefault)
 }
@@ -588,7 +590,6 @@ var pyFormatRe = regexp.MustCompile(`%(?:\(([^)]*)\))?([-+ 0#]*)(\*|\d+)?(?:\.(\
 // filterFormat is Jinja's format filter, Python's printf-style
 // `"%s-%d" % (a, b)`, also with a dict: `"%(name)s" % {...}`.
 func filterFormat(in any, a *exec.VarArgs) (any, error) {
-	format := pyStr(in)
 	args := make([]any, len(a.Args))
 	for i, v := range a.Args {
 		args[i] = py(v.Interface())
@@ -603,6 +604,69 @@ func filterFormat(in any, a *exec.VarArgs) (any, error) {
 			named[k] = py(v.Interface())
 		}
 	}
+	return percentFormat(pyStr(in), args, named)
+}
+
+// filterPyMod is Python's `%` operator (see rewriteSource): string
+// formatting when the left side is a string, modulo for numbers.
+func filterPyMod(in any, a *exec.VarArgs) (any, error) {
+	if len(a.Args) != 1 {
+		return nil, errors.New("% needs one right operand")
+	}
+	right := py(a.Args[0].Interface())
+	switch l := plainScalar(in).(type) {
+	case string:
+		switch r := right.(type) {
+		case *pyList:
+			return percentFormat(l, append([]any(nil), *r...), nil)
+		case pyDict:
+			return percentFormat(l, []any{r}, r)
+		default:
+			return percentFormat(l, []any{r}, nil)
+		}
+	case int:
+		switch r := right.(type) {
+		case int:
+			if r == 0 {
+				return nil, errors.New("integer division or modulo by zero")
+			}
+			m := l % r
+			if m != 0 && (m < 0) != (r < 0) {
+				m += r
+			}
+			return m, nil
+		case float64:
+			return floatMod(float64(l), r)
+		}
+	case float64:
+		if r, ok := number(right); ok {
+			return floatMod(l, r)
+		}
+	}
+	return nil, fmt.Errorf("unsupported operand type(s) for %%: '%s' and '%s'", pyTypeName(plainScalar(in)), pyTypeName(right))
+}
+
+func plainScalar(v any) any {
+	if x, ok := v.(*exec.Value); ok {
+		return plainScalar(x.Interface())
+	}
+	return py(v)
+}
+
+// floatMod is Python's float modulo: the result has the divisor's sign.
+func floatMod(a, b float64) (any, error) {
+	if b == 0 {
+		return nil, errors.New("float modulo by zero")
+	}
+	m := math.Mod(a, b)
+	if m != 0 && (m < 0) != (b < 0) {
+		m += b
+	}
+	return m, nil
+}
+
+// percentFormat is Python's printf-style formatting.
+func percentFormat(format string, args []any, named pyDict) (any, error) {
 	next := 0
 	var ferr error
 	out := pyFormatRe.ReplaceAllStringFunc(format, func(spec string) string {
@@ -665,6 +729,9 @@ func filterFormat(in any, a *exec.VarArgs) (any, error) {
 	})
 	if ferr != nil {
 		return nil, fmt.Errorf("format: %w", ferr)
+	}
+	if next < len(args) && named == nil {
+		return nil, errors.New("not all arguments converted during string formatting")
 	}
 	return out, nil
 }

@@ -27,6 +27,7 @@ func FuzzSLS(f *testing.F) {
 		"{{ salt['test.echo']('x', y=1) }}\n",
 		"{% if x %}\nunclosed: true\n",
 		"{{ 1 % 0 }}\n",
+		"{{ '%s-%s' % (1, grains.id) }} {{ loop % }}\n",
 		"{{ '%s %d' | format('a') }}\n",
 		"{% macro r() %}{{ r() }}{% endmacro %}{{ r() }}\n",
 		"a: [unclosed\n  - b: c\n",

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/loaders"
 	"github.com/nikolalohinski/gonja/v2/parser"
-	"github.com/nikolalohinski/gonja/v2/tokens"
 
 	"github.com/brine-cm/brine/api"
 )
@@ -86,6 +84,8 @@ type state struct {
 	// first; see locate.
 	located []located
 	depth   int
+	// callers are the contexts of the {% call %} blocks running.
+	callers []*exec.Context
 	// calls records failed execution module calls (gonja flattens their
 	// errors to text).
 	calls []string
@@ -195,7 +195,7 @@ func parseTemplate(path, src string) (t *exec.Template, err error) {
 	if tooDeep(src) {
 		return nil, &syntaxError{msg: fmt.Sprintf("brackets nested more than %d deep", maxNesting)}
 	}
-	src = dropTrailingCommas(src)
+	src = rewriteSource(src)
 	t, err = exec.NewTemplate(path, jinjaEnv().cfg, srcLoader{path, src}, &exec.Environment{
 		Filters:           jinjaEnv().filters,
 		Tests:             jinjaEnv().tests,
@@ -236,44 +236,6 @@ func tooDeep(src string) bool {
 	return false
 }
 
-var trailingCommaRe = regexp.MustCompile(`,\s*[)\]}]`)
-
-// dropTrailingCommas blanks the commas Python allows before a closing
-// bracket (`{'a': 1,}`, `f(x,)`), which gonja's parser rejects. Only
-// comma tokens in template code are touched, and the byte offsets (so the
-// line numbers) stay the same.
-func dropTrailingCommas(src string) string {
-	if !trailingCommaRe.MatchString(src) {
-		return src
-	}
-	stream := tokens.LexAll(src, jinjaEnv().cfg)
-	var drop []int
-	var prev *tokens.Token
-	for ; !stream.End(); stream.Next() {
-		t := stream.Current()
-		if t == nil || t.Type == tokens.Error {
-			break
-		}
-		switch t.Type {
-		case tokens.RightBrace, tokens.RightBracket, tokens.RightParenthesis:
-			if prev != nil && prev.Type == tokens.Comma {
-				drop = append(drop, prev.Pos)
-			}
-		}
-		prev = t
-	}
-	if len(drop) == 0 {
-		return src
-	}
-	b := []byte(src)
-	for _, pos := range drop {
-		if pos >= 0 && pos < len(b) && b[pos] == ',' {
-			b[pos] = ' '
-		}
-	}
-	return string(b)
-}
-
 // syntaxError marks a template that does not parse.
 type syntaxError struct {
 	msg   string
@@ -284,7 +246,7 @@ func (e *syntaxError) Error() string { return e.msg }
 func (e *syntaxError) Unwrap() error { return e.cause }
 
 // execute runs tpl with ctx as its context, writing to out.
-func (st *state) execute(tpl *exec.Template, ctx *exec.Context, out io.Writer) (err error) {
+func (st *state) execute(tpl *exec.Template, ctx *exec.Context, out io.Writer) error {
 	e := jinjaEnv()
 	r := exec.NewRenderer(&exec.Environment{
 		Filters:           e.filters,

@@ -265,6 +265,7 @@ func TestTags(t *testing.T) {
 		"app/counter.jinja":  "{% set items = [] %}{% do items.append(1) %}",
 		"app/self.jinja":     "{% include 'app/self.jinja' %}",
 		"app/uses_ctx.jinja": "{% set seen = local_var %}",
+		"app/wrap.jinja":     "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}",
 	})
 	env := newEnv(files, testGrains(), testPillar())
 	tests := []struct{ name, src, want string }{
@@ -289,6 +290,8 @@ func TestTags(t *testing.T) {
 		{"include first existing of a list", "{% include ['app/nope.jinja', 'app/motd.txt'] %}", "hello web1"},
 		{"import without context is cached per render", "{% from 'app/counter.jinja' import items %}{% do items.append(2) %}{% from 'app/counter.jinja' import items as again %}{{ again }}", "[1, 2]"},
 		{"salt:// prefix", "{% import_text 'salt://app/motd.txt' as t %}{{ t }}", "hello web1"},
+		{"call block, local macro", "{% macro w() %}[{{ caller() }}]{% endmacro %}{% call w() %}body{% endcall %}", "[body]"},
+		{"call block, imported macro", "{% from 'app/wrap.jinja' import wrap %}{% call wrap('b') %}x{{ grains.id }}{% endcall %}", "<b>xweb1</b>"},
 		{"trailing commas", "{% set d = {\n  'a': [1, 2,],\n  'b': 2,\n} %}{{ d.a | length }}{{ d.b }}", "22"},
 	}
 	for _, tc := range tests {
@@ -410,6 +413,35 @@ func TestConcurrentRenders(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestPercentOperator covers `%`, which gonja only knows as integer
+// modulo: brine rewrites it to Python's operator (see rewriteSource).
+func TestPercentOperator(t *testing.T) {
+	env := newEnv(nil, testGrains(), testPillar())
+	tests := []struct{ name, src, want string }{
+		{"tuple", "{{ '%s-%s' % ('a', 'b') }}", "a-b"},
+		{"single value", "{{ '%s' % 'x' }} {{ '%d%%' % 50 }} {{ '%05.1f' % 3.14159 }}", "x 50% 003.1"},
+		{"mapping", "{{ '%(a)s/%(b)s' % {'a': 1, 'b': 2} }}", "1/2"},
+		{"binds tighter than ~", "{{ 'a' ~ '%s' % grains.id ~ 'b' }}", "aweb1b"},
+		{"filters bind to the operand", "{{ '%s' % pillar.app.users | join(',') }}", "alice,bob"},
+		{"format string in a variable", "{% set f = '%s!' %}{{ f % 'x' }}", "x!"},
+		{"modulo", "{{ 7 % 3 }} {{ -7 % 3 }} {{ 7.5 % 2 }}", "1 2 1.5"},
+		{"modulo in a condition", "{% for i in range(5) %}{% if loop.index % 2 == 0 %}{{ i }}{% endif %}{% endfor %}", "13"},
+		{"text is left alone", "100% sure, {'a': 1,}", "100% sure, {'a': 1,}"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := render(t, tc.src, Context{Env: env}); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	for _, src := range []string{"{{ 1 % 0 }}", "{{ '%s %s' % 'one' }}", "{{ '%d' % 'x' }}"} {
+		if _, err := Jinja(context.Background(), []byte(src), Context{Env: env}); err == nil {
+			t.Errorf("%s: want an error", src)
 		}
 	}
 }

@@ -111,7 +111,7 @@ func writeJSON(b *strings.Builder, v any, o jsonOptions, level int) error {
 		newline(level)
 		b.WriteByte(']')
 	default:
-		return fmt.Errorf("Object of type %T is not JSON serializable", v)
+		return fmt.Errorf("object of type %s is not JSON serializable", pyTypeName(v))
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ func installTags(set *exec.ControlStructureSet) {
 	if orig, ok := builtins.ControlStructures.Get("macro"); ok {
 		replace("macro", macroParser(orig))
 	}
+	if orig, ok := builtins.ControlStructures.Get("call"); ok {
+		replace("call", callParser(orig))
+	}
 	for _, kind := range []string{"yaml", "json", "text"} {
 		replace("import_"+kind, importDataParser(kind))
 		replace("load_"+kind, loadDataParser(kind))
@@ -570,6 +573,7 @@ func (t *macroTag) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock) err
 			return exec.AsValue(fmt.Errorf("macro '%s': %w", name, err))
 		}
 		defer leave()
+		st.handOverCaller(r.Environment.Context)
 		v := fn(params)
 		if v.IsError() {
 			st.locate(valueErr(v), file)
@@ -591,4 +595,52 @@ func macroParser(orig parser.ControlStructureParser) parser.ControlStructurePars
 		}
 		return &macroTag{m}, nil
 	}
+}
+
+// callerKey is where gonja's {% call %} leaves caller() for the macro.
+const callerKey = "__gonja_caller__"
+
+// callTag is gonja's {% call macro() %}...{% endcall %}. gonja hands the
+// body to the macro through the calling template's context, which a macro
+// imported from another file cannot see; the call is recorded so that the
+// macro can take it over (handOverCaller).
+type callTag struct {
+	*controlStructures.CallControlStructure
+}
+
+func (t *callTag) Execute(r *exec.Renderer, tag *nodes.ControlStructureBlock) error {
+	if st := stateOf(r.Environment.Context); st != nil {
+		st.callers = append(st.callers, r.Environment.Context)
+		defer func() { st.callers = st.callers[:len(st.callers)-1] }()
+	}
+	return t.CallControlStructure.Execute(r, tag)
+}
+
+func callParser(orig parser.ControlStructureParser) parser.ControlStructureParser {
+	return func(p, args *parser.Parser) (nodes.ControlStructure, error) {
+		n, err := orig(p, args)
+		if err != nil {
+			return nil, err
+		}
+		if c, ok := n.(*controlStructures.CallControlStructure); ok {
+			return &callTag{c}, nil
+		}
+		return n, nil
+	}
+}
+
+// handOverCaller moves a pending caller() from the innermost {% call %}
+// to the context the macro was defined in, where gonja looks for it.
+func (st *state) handOverCaller(def *exec.Context) {
+	n := len(st.callers)
+	if n == 0 {
+		return
+	}
+	from := st.callers[n-1]
+	c, ok := from.Get(callerKey)
+	if !ok || c == nil {
+		return
+	}
+	from.Set(callerKey, nil)
+	def.Set(callerKey, c)
 }
