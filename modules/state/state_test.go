@@ -46,8 +46,8 @@ func tree(t *testing.T, files map[string]string) (*api.Env, string) {
 }
 
 var sls = map[string]string{
-	"top.sls":  "base:\n  '*':\n    - motd\n",
-	"motd.sls": "motd:\n  file.managed:\n    - name: OUT/motd\n    - contents: {{ pillar['motd'] }}\n",
+	"top.sls":   "base:\n  '*':\n    - motd\n",
+	"motd.sls":  "motd:\n  file.managed:\n    - name: OUT/motd\n    - contents: {{ pillar['motd'] }}\n",
 	"other.sls": "other:\n  test.succeed_with_changes\n",
 }
 
