@@ -122,26 +122,36 @@ func (t *importTag) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock) er
 
 func importParser(p, args *parser.Parser) (nodes.ControlStructure, error) {
 	t := &importTag{loc: position(p, args)}
-	expr, err := args.ParseExpression()
+	var err error
+	t.file, t.as, t.withContext, err = parseSourceAs(args, "template", "import")
 	if err != nil {
 		return nil, err
 	}
-	t.file = expr
+	return t, nil
+}
+
+// parseSourceAs reads the `"path" as name [with|without context]` that
+// import and import_yaml/json/text share.
+func parseSourceAs(args *parser.Parser, what, tag string) (nodes.Expression, string, bool, error) {
+	expr, err := args.ParseExpression()
+	if err != nil {
+		return nil, "", false, err
+	}
 	if args.MatchName("as") == nil {
-		return nil, args.Error("expected 'as' after the template name", args.Current())
+		return nil, "", false, args.Error("expected 'as' after the "+what+" name", args.Current())
 	}
 	name := args.Match(tokens.Name)
 	if name == nil {
-		return nil, args.Error("expected a name after 'as'", args.Current())
+		return nil, "", false, args.Error("expected a name after 'as'", args.Current())
 	}
-	t.as = name.Val
-	if t.withContext, err = parseWithContext(args, false); err != nil {
-		return nil, err
+	withContext, err := parseWithContext(args, false)
+	if err != nil {
+		return nil, "", false, err
 	}
 	if !args.End() {
-		return nil, args.Error("unexpected text in import tag", args.Current())
+		return nil, "", false, args.Error("unexpected text in "+tag+" tag", args.Current())
 	}
-	return t, nil
+	return expr, name.Val, withContext, nil
 }
 
 // fromTag is {% from "file" import a, b as c [with context] %}.
@@ -339,24 +349,10 @@ func (t *importDataTag) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock
 func importDataParser(kind string) parser.ControlStructureParser {
 	return func(p, args *parser.Parser) (nodes.ControlStructure, error) {
 		t := &importDataTag{loc: position(p, args), kind: kind}
-		expr, err := args.ParseExpression()
+		var err error
+		t.file, t.as, t.withContext, err = parseSourceAs(args, "file", "import_"+kind)
 		if err != nil {
 			return nil, err
-		}
-		t.file = expr
-		if args.MatchName("as") == nil {
-			return nil, args.Error("expected 'as' after the file name", args.Current())
-		}
-		name := args.Match(tokens.Name)
-		if name == nil {
-			return nil, args.Error("expected a name after 'as'", args.Current())
-		}
-		t.as = name.Val
-		if t.withContext, err = parseWithContext(args, false); err != nil {
-			return nil, err
-		}
-		if !args.End() {
-			return nil, args.Error("unexpected text in import_"+kind+" tag", args.Current())
 		}
 		return t, nil
 	}
