@@ -40,8 +40,13 @@ type Minion struct {
 	PillarRoots map[string][]string `yaml:"pillar_roots"`
 	// Grains are static grains, merged over the collected ones.
 	Grains map[string]any `yaml:"-"`
-	// StateDir holds the minion's own state (keys, caches).
+	// StateDir holds the minion's own state (keys, caches). Plugins synced
+	// from the master live in its plugins/ directory.
 	StateDir string `yaml:"state_dir"`
+	// PluginDirs are more directories of plugin executables, searched
+	// before <state_dir>/plugins. Relative ones are read from the config
+	// file's directory.
+	PluginDirs []string `yaml:"plugin_dirs"`
 	// StateTimeout bounds each state function; 0 means the engine default.
 	StateTimeout Duration `yaml:"state_timeout"`
 	// LogLevel is Salt's level name: trace, debug, info, warning, error,
@@ -72,6 +77,7 @@ type file struct {
 	PillarRoots  map[string][]string `yaml:"pillar_roots"`
 	Grains       yaml.Node           `yaml:"grains"`
 	StateDir     string              `yaml:"state_dir"`
+	PluginDirs   []string            `yaml:"plugin_dirs"`
 	StateTimeout Duration            `yaml:"state_timeout"`
 	LogLevel     string              `yaml:"log_level"`
 	Test         bool                `yaml:"test"`
@@ -216,6 +222,12 @@ func (m *Minion) apply(name string, f *file) error {
 	if f.StateDir != "" && !filepath.IsAbs(f.StateDir) {
 		m.StateDir = filepath.Join(dir, f.StateDir)
 	}
+	for _, d := range f.PluginDirs {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(dir, d)
+		}
+		m.PluginDirs = append(m.PluginDirs, d)
+	}
 	if f.Grains.Kind != 0 {
 		if f.Grains.Kind != yaml.MappingNode {
 			return fmt.Errorf("%s:%d: grains must be a mapping", name, f.Grains.Line)
@@ -310,6 +322,7 @@ func (m *Minion) Opts() map[string]any {
 		"pillar_roots":  roots(m.PillarRoots),
 		"grains":        m.Grains,
 		"state_dir":     m.StateDir,
+		"plugin_dirs":   stringList(m.PluginDirs),
 		"cachedir":      m.StateDir,
 		"state_timeout": time.Duration(m.StateTimeout).String(),
 		"log_level":     m.LogLevel,
@@ -321,4 +334,24 @@ func (m *Minion) Opts() map[string]any {
 		"renderer":      "jinja|yaml",
 		"file_client":   "local",
 	}
+}
+
+func stringList(l []string) []any {
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = s
+	}
+	return out
+}
+
+// PluginSearchPath is where the minion looks for plugins, in order:
+// plugin_dirs, then <state_dir>/plugins (where saltutil.sync_plugins puts
+// the master's).
+func (m *Minion) PluginSearchPath() []string {
+	return append(append([]string(nil), m.PluginDirs...), m.SyncedPluginDir())
+}
+
+// SyncedPluginDir is the directory saltutil.sync_plugins manages.
+func (m *Minion) SyncedPluginDir() string {
+	return filepath.Join(m.StateDir, "plugins")
 }

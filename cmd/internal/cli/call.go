@@ -113,10 +113,12 @@ func (f *callFlags) run(cmd *cobra.Command, args []string, stdout, stderr io.Wri
 			return a
 		},
 	}))
+	ctx := cmd.Context()
+	plugins := loadPlugins(ctx, cfg, log)
+	defer plugins.Close()
 	if _, ok := modules.Lookup(fun); !ok {
 		return usage("'%s' is not available (brine doc %s lists the module's functions)", fun, strings.SplitN(fun, ".", 2)[0])
 	}
-	ctx := cmd.Context()
 	var ret any
 	env, callErr := masterlessEnv(ctx, cfg, fun, log)
 	if callErr == nil {

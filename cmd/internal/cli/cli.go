@@ -89,5 +89,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newCallCmd(stdout, stderr), newDocCmd(stdout), newVersionCmd(stdout))
+	setupRoot(root, stdout, stderr)
 	return root
 }

@@ -7,12 +7,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/brine-cm/brine/config"
 	"github.com/brine-cm/brine/modules"
 	"github.com/brine-cm/brine/states"
 )
 
 func newDocCmd(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var cfgPath, stateDir string
+	cmd := &cobra.Command{
 		Use:   "doc [FUNC|MODULE]",
 		Short: "Show documentation of execution and state functions (sys.doc)",
 		Long: `Show the documentation of execution functions (what brine call runs) and
@@ -20,9 +22,17 @@ state functions (what SLS files declare).
 
   brine doc                 list every function with its summary
   brine doc file            everything in the file modules
-  brine doc file.managed    one function`,
+  brine doc file.managed    one function
+
+Plugins in plugin_dirs and <state_dir>/plugins are documented with the
+built-ins; --config and --state-dir say where to find them.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			closePlugins, err := docPlugins(cmd, cfgPath, stateDir)
+			if err != nil {
+				return usage("doc: %v", err)
+			}
+			defer closePlugins()
 			query := ""
 			if len(args) == 1 {
 				query = strings.TrimSuffix(args[0], ".")
@@ -31,10 +41,13 @@ state functions (what SLS files declare).
 			if !ok {
 				return usage("doc: no execution or state function or module named '%s'", query)
 			}
-			_, err := io.WriteString(stdout, text)
+			_, err = io.WriteString(stdout, text)
 			return err
 		},
 	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "minion configuration file, for its plugin directories (default "+config.DefaultMinionPath+", optional)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "the minion's state directory, whose plugins/ holds synced plugins (default from state_dir)")
+	return cmd
 }
 
 // docEntry is one function from either registry.

@@ -1,0 +1,4 @@
+site: example.test
+role: general
+web:
+  port: 8080

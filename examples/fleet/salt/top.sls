@@ -1,0 +1,6 @@
+base:
+  '*':
+    - motd
+  'G@roles:web':
+    - match: compound
+    - web
