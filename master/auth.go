@@ -72,12 +72,13 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 			"presented", bus.Fingerprint(pub), "recorded", bus.Fingerprint(known), "state", state)
 		return false
 	case !ok && a.autoAccept:
-		if err := a.keys.AcceptNew(id, pub); err != nil {
+		st, err := a.keys.AcceptNew(id, pub)
+		if err != nil {
 			a.log.Error("auto_accept: cannot record key", "id", id, "error", err)
 			return false
 		}
 		a.log.Info("auto-accepted minion key", "id", id, "fingerprint", bus.Fingerprint(pub))
-		state = Accepted
+		state = st
 	case !ok:
 		if err := a.keys.AddPending(id, pub); err != nil {
 			a.log.Warn("refused connection", "id", id, "error", err)
@@ -108,6 +109,12 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 		return false
 	}
 	a.track(id, c.GetID())
+	// A key accepted, rejected or deleted while this check ran was kicked
+	// before this connection was tracked: look once more, and cut the
+	// connection if it holds the permissions of a state that is gone.
+	if now, _, _ := a.keys.Lookup(id); now != state {
+		go a.Kick(id)
+	}
 	return true
 }
 

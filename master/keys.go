@@ -144,12 +144,29 @@ func (ks *KeyStore) Reject(id string, include bool) error {
 	return ks.move(id, Rejected, from)
 }
 
-// AcceptNew records a new key directly as accepted (auto_accept).
-func (ks *KeyStore) AcceptNew(id, pub string) error {
-	if err := ks.AddPending(id, pub); err != nil {
-		return err
+// AcceptNew records a new key directly as accepted (auto_accept). A key
+// already known keeps its state; a different key for a known ID is
+// ErrKeyConflict.
+func (ks *KeyStore) AcceptNew(id, pub string) (KeyState, error) {
+	if err := bus.ValidateID(id); err != nil {
+		return "", err
 	}
-	return ks.Accept(id, false)
+	if !nkeys.IsValidPublicUserKey(pub) {
+		return "", fmt.Errorf("minion %s: not a user public key", id)
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if e, ok := ks.keys[id]; ok {
+		if e.pub != pub {
+			return "", fmt.Errorf("%w: %s", ErrKeyConflict, id)
+		}
+		return e.state, nil
+	}
+	if err := ks.write(Accepted, id, pub); err != nil {
+		return "", err
+	}
+	ks.keys[id] = keyEntry{state: Accepted, pub: pub}
+	return Accepted, nil
 }
 
 // Delete forgets a key in any state.

@@ -140,8 +140,11 @@ func (m *Master) Start(ctx context.Context) error {
 		MaxPending:                 64 << 20,
 		CustomClientAuthentication: m.auth,
 		AlwaysEnableNonce:          true,
-		NoSigs:                     true,
-		DisableJetStreamBanner:     true,
+		// A fleet connecting at once (a master restart) keeps the
+		// authenticator busy; give each client time to finish.
+		AuthTimeout:            10,
+		NoSigs:                 true,
+		DisableJetStreamBanner: true,
 	}
 	if host == "" {
 		opts.Host = "0.0.0.0"

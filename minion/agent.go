@@ -307,6 +307,12 @@ func (a *Agent) handshake(ctx context.Context) bool {
 		}
 		b, _ := json.Marshal(bus.Announce{ID: a.id, Key: a.PublicKey()})
 		_ = a.nc.Publish(bus.AuthHello, b)
+		if logged {
+			// Permissions are fixed when a connection is made: connect
+			// again, so that a key accepted meanwhile takes effect even if
+			// the master's kick was missed.
+			_ = a.nc.ForceReconnect()
+		}
 		return false
 	}
 	if !nkeys.IsValidPublicServerKey(hello.Master) {

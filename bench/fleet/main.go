@@ -128,11 +128,26 @@ func run(n, jobs, files, runs int, brine, dir string) error {
 		}()
 	}
 	readyBy := time.After(2 * time.Minute)
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
 	for i, a := range agents {
-		select {
-		case <-a.Ready():
-		case <-readyBy:
-			return fmt.Errorf("agent %d (and maybe others) not ready after 2 minutes", i)
+	wait:
+		for {
+			select {
+			case <-a.Ready():
+				break wait
+			case <-tick.C:
+				fmt.Fprintf(os.Stderr, "  %d of %d agents ready after %v\n", countReady(agents), n, time.Since(start).Round(time.Second))
+			case <-readyBy:
+				all, _ := os.ReadFile(filepath.Join(work, "master.log"))
+				var b []byte
+				for _, l := range strings.Split(string(all), "\n") {
+					if (strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN")) && !strings.Contains(l, "Violation") && len(b) < 6000 {
+						b = append(b, l+"\n"...)
+					}
+				}
+				return fmt.Errorf("%d of %d agents ready after 2 minutes (first missing: %d); master log tail:\n%s", countReady(agents), n, i, b)
+			}
 		}
 	}
 	connect := time.Since(start)
@@ -190,6 +205,18 @@ func run(n, jobs, files, runs int, brine, dir string) error {
 	fmt.Printf("| master CPU per test.ping job (user+sys) | %v |\n", (cpuPing / time.Duration(len(pings))).Round(time.Millisecond))
 	fmt.Printf("| master CPU per minion per test.ping | %.1f µs |\n", float64(cpuPing.Microseconds())/float64(len(pings)*n))
 	return nil
+}
+
+func countReady(agents []*minion.Agent) int {
+	n := 0
+	for _, a := range agents {
+		select {
+		case <-a.Ready():
+			n++
+		default:
+		}
+	}
+	return n
 }
 
 // timeJob publishes a job and returns the time from the publish request to

@@ -21,6 +21,9 @@ func TestWebserverExample(t *testing.T) {
 	// On a fresh system a dry run can only say what it would do; it must
 	// not install anything.
 	test := apply(t, "test=True")
+	if test.Code != 0 || len(test.Failed()) > 0 {
+		t.Errorf("test run: exit %d, failed %v (a user or package made earlier in the run must not fail a dry run)", test.Code, test.Failed())
+	}
 	if s := test.Get(t, "nginx", "pkg.installed"); s.Result != nil || len(s.Changes) == 0 {
 		t.Errorf("test run: pkg.installed %v %q", s.Result, s.Comment)
 	}

@@ -120,15 +120,8 @@ func Image(t testing.TB) string {
 	if imageExists(tag) {
 		return tag
 	}
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "brine-systest-"+strings.NewReplacer(":", "-", "/", "-").Replace(tag)+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatalf("image lock: %v", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatalf("image lock: %v", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	unlock := lockFor(t, tag)
+	defer unlock()
 	if imageExists(tag) { // built by another test process meanwhile
 		return tag
 	}
@@ -200,6 +193,58 @@ func build(r Recipe, tag string) error {
 	return nil
 }
 
+// systemdPackages are added to the test image for tests that need
+// systemd as PID 1; they are part of the derived image's tag.
+const systemdPackages = "systemd systemd-sysv dbus"
+
+// SystemdImage returns the tag of the test image with systemd installed,
+// deriving it from Image once per machine (apt-get install in a container,
+// then docker commit).
+func SystemdImage(t testing.TB) string {
+	t.Helper()
+	base := Image(t)
+	sum := sha256.Sum256([]byte(systemdPackages))
+	tag := base + "-systemd-" + hex.EncodeToString(sum[:])[:8]
+	if imageExists(tag) {
+		return tag
+	}
+	unlock := lockFor(t, tag)
+	defer unlock()
+	if imageExists(tag) {
+		return tag
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	name := fmt.Sprintf("brine-build-%d", os.Getpid())
+	script := "apt-get -q -y install --no-install-recommends " + systemdPackages + " && apt-get clean"
+	if _, err := run(ctx, nil, "docker", "run", "--name", name, "-e", "DEBIAN_FRONTEND=noninteractive", base, "sh", "-c", script); err != nil {
+		_, _ = run(context.Background(), nil, "docker", "rm", "-f", name)
+		t.Fatalf("install systemd into the test image: %v", err)
+	}
+	defer run(context.Background(), nil, "docker", "rm", "-f", name) //nolint:errcheck // best effort
+	if _, err := run(ctx, nil, "docker", "commit", "--change", `CMD ["/lib/systemd/systemd"]`, name, tag); err != nil {
+		t.Fatalf("commit the systemd image: %v", err)
+	}
+	return tag
+}
+
+// lockFor serialises image builds between test processes.
+func lockFor(t testing.TB, tag string) func() {
+	t.Helper()
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "brine-systest-"+strings.NewReplacer(":", "-", "/", "-").Replace(tag)+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("image lock: %v", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		lock.Close()
+		t.Fatalf("image lock: %v", err)
+	}
+	return func() {
+		_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+		lock.Close()
+	}
+}
+
 // Binary builds brine as a static binary (CGO_ENABLED=0) into dir and
 // returns its path.
 func Binary(t testing.TB, dir string) string {
@@ -231,14 +276,41 @@ type Container struct {
 // are unavailable.
 func Start(t testing.TB) *Container {
 	t.Helper()
-	image := Image(t)
+	return start(t, Image(t), nil, []string{"sleep", "infinity"})
+}
+
+// StartSystemd runs a container with systemd as PID 1 (unprivileged, the
+// host's cgroups mounted read-only) and waits until systemd reports the
+// system running. t is skipped when systemd cannot boot in a container on
+// this machine.
+func StartSystemd(t testing.TB) *Container {
+	t.Helper()
+	c := start(t, SystemdImage(t), []string{"--tmpfs", "/run", "--tmpfs", "/run/lock", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"}, []string{"/lib/systemd/systemd"})
+	deadline := time.Now().Add(60 * time.Second)
+	var state string
+	for time.Now().Before(deadline) {
+		out, _, _ := c.exec(t, nil, "systemctl", "is-system-running")
+		state = strings.TrimSpace(out)
+		if state == "running" || state == "degraded" {
+			return c
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Skipf("systemd test skipped: systemd did not come up in a container on this machine (state %q)", state)
+	return nil
+}
+
+func start(t testing.TB, image string, dockerArgs, cmd []string) *Container {
+	t.Helper()
 	bin := Binary(t, t.TempDir())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	name := fmt.Sprintf("brine-test-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
-	id, err := run(ctx, nil, "docker", "run", "-d", "--name", name, "--hostname", "brine-test", image, "sleep", "infinity")
+	args := append([]string{"run", "-d", "--name", name, "--hostname", "brine-test"}, dockerArgs...)
+	args = append(append(args, image), cmd...)
+	id, err := run(ctx, nil, "docker", args...)
 	if err != nil {
 		t.Fatalf("start container: %v", err)
 	}

@@ -63,7 +63,7 @@ func copyFile(name string, test bool, a *copyArgs) api.Result {
 	}
 	p, msg := resolvePerms(a.User, a.Group, a.Mode)
 	if msg != "" {
-		return api.Failed(msg)
+		return missingOwner(msg, test)
 	}
 	data, err := os.ReadFile(a.Source)
 	if err != nil {

@@ -130,7 +130,7 @@ func directory(ctx context.Context, name string, test bool, a *directoryArgs) ap
 	}
 	p, msg := resolvePerms(a.User, a.Group, dirMode)
 	if msg != "" {
-		return api.Failed(msg)
+		return missingOwner(msg, test)
 	}
 
 	changes := newChangeSet()

@@ -144,7 +144,7 @@ func TestDirectoryFailures(t *testing.T) {
 		{"a file in the way", dir + "/file", nil, no, "Specified location " + dir + "/file exists and is a file"},
 		{"bad recurse item", dir + "/d", map[string]any{"recurse": []any{"owner"}}, no, `Types for "recurse" limited to`},
 		{"max_depth with clean", dir + "/d", map[string]any{"max_depth": 1, "clean": true}, no, "Cannot specify both max_depth and clean"},
-		{"unknown group", dir + "/d", map[string]any{"group": "no-such-group-brine"}, no, "Group no-such-group-brine is not available"},
+		{"unknown group", dir + "/d", map[string]any{"group": "no-such-group-brine"}, nil, "Group no-such-group-brine is not available"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

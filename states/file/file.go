@@ -389,3 +389,13 @@ func testComment(changes map[string]any, order []string) string {
 	}
 	return sb.String()
 }
+
+// missingOwner answers for a user or group the host does not have. In test
+// mode that is no failure: an earlier state of the same run (user.present,
+// group.present) may create it, and nothing was about to be touched anyway.
+func missingOwner(msg string, test bool) api.Result {
+	if test {
+		return api.Pending(msg+" yet; a state earlier in the run may create it", nil)
+	}
+	return api.Failed(msg)
+}

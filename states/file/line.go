@@ -76,7 +76,7 @@ func line(name string, test bool, a *lineArgs) api.Result {
 	}
 	p, msg := resolvePerms(a.User, a.Group, a.FileMode)
 	if msg != "" {
-		return api.Failed(msg)
+		return missingOwner(msg, test)
 	}
 
 	fi, err := os.Stat(path)

@@ -110,7 +110,7 @@ func managed(ctx context.Context, env *api.Env, name string, test bool, a *manag
 	}
 	p, msg := resolvePerms(a.User, a.Group, a.Mode)
 	if msg != "" {
-		return api.Failed(msg)
+		return missingOwner(msg, test)
 	}
 
 	target := realPath(name)

@@ -114,7 +114,7 @@ func recurse(ctx context.Context, env *api.Env, name string, test bool, a *recur
 	}
 	p, msg := resolvePerms(a.User, a.Group, a.DirMode)
 	if msg != "" {
-		return api.Failed(msg)
+		return missingOwner(msg, test)
 	}
 	if env == nil || env.Files == nil {
 		return api.Failed("Recurse failed: no salt:// file server is configured")

@@ -182,7 +182,7 @@ func symlink(name string, test bool, a *symlinkArgs) api.Result {
 	}
 	p, msg := resolvePerms(a.User, a.Group, nil)
 	if msg != "" {
-		return api.Failed(msg)
+		return missingOwner(msg, test)
 	}
 	lfi, err := os.Lstat(name)
 	present := err == nil

@@ -164,16 +164,26 @@ func installed(ctx context.Context, req *states.Request, a *installedArgs) api.R
 		changes := map[string]any{}
 		if len(todo) > 0 {
 			comments = append(comments, "The following packages would be installed/updated: "+strings.Join(pkgmod.Names(todo), ", "))
-			if note == "" {
+			if note != "" {
+				comments = append(comments, note)
+			}
+			if _, present := pkgmod.ListsAge(); present {
 				acts, err := pkgmod.Simulate(ctx, "install", args, opt)
 				if err != nil {
 					return api.Failed("An error was encountered while installing package(s): " + err.Error())
 				}
 				changes = pkgmod.ChangesMap(pkgmod.SimulatedChanges(acts))
 			} else {
-				comments = append(comments, note)
+				// Without package indexes apt cannot say which version.
 				for _, t := range todo {
 					changes[t.Name] = map[string]any{"old": versions[t.Name], "new": "latest"}
+				}
+			}
+			if a.Hold != nil && *a.Hold {
+				for _, t := range todo {
+					if _, installed := versions[t.Name]; !installed {
+						holdTodo[t.Name] = map[string]any{"old": "install", "new": "hold"}
+					}
 				}
 			}
 		}
@@ -303,9 +313,11 @@ func latest(ctx context.Context, req *states.Request, a *latestArgs) api.Result 
 	}
 	if req.Test {
 		comment := "The following packages would be installed/upgraded: " + strings.Join(todo, ", ")
-		changes := map[string]any{}
 		if note != "" {
 			comment += "\n" + note
+		}
+		if _, present := pkgmod.ListsAge(); !present {
+			changes := map[string]any{}
 			for _, n := range todo {
 				changes[n] = map[string]any{"old": pol[n].Installed, "new": "latest"}
 			}
