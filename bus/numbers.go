@@ -3,6 +3,7 @@ package bus
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 )
 
@@ -53,11 +54,7 @@ func Unmarshal(data []byte, v any, strict bool) error {
 	return nil
 }
 
-type trailingError struct{}
-
-func (trailingError) Error() string { return "trailing data after the JSON value" }
-
-var errTrailing error = trailingError{}
+var errTrailing = errors.New("trailing data after the JSON value")
 
 // numbersIn applies Numbers to the generic values inside the message types
 // of this package, and to v itself when it is a map or list.

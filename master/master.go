@@ -9,7 +9,6 @@ package master
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,10 +50,6 @@ const (
 	minionsBucket = "BRINE_MINIONS"
 )
 
-// ErrExternalBus is returned when bus.url is set: brine does not drive an
-// external NATS server yet.
-var ErrExternalBus = errors.New("bus.url (an external NATS server) is not supported yet; leave it empty to use the embedded server")
-
 // Master is a running master.
 type Master struct {
 	cfg *config.Master
@@ -67,6 +63,8 @@ type Master struct {
 
 	srv     *server.Server
 	nc      *nats.Conn
+	sys     *nats.Conn    // external server: the system account user
+	issuer  nkeys.KeyPair // external server: signs auth callout answers
 	js      jetstream.JetStream
 	returns jetstream.Stream
 	jobsKV  jetstream.KeyValue
@@ -92,9 +90,6 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if cfg.Bus.URL != "" {
-		return nil, ErrExternalBus
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
@@ -126,6 +121,35 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 // cache and starts serving minions and the CLI. It returns once everything
 // answers.
 func (m *Master) Start(ctx context.Context) error {
+	if m.cfg.Bus.URL != "" {
+		if err := m.startExternal(ctx); err != nil {
+			return err
+		}
+	} else if err := m.startEmbedded(); err != nil {
+		return err
+	}
+	if err := m.setupStore(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	if err := m.reg.load(ctx, m.regKV, m.log); err != nil {
+		m.log.Warn("minion registry", "error", err)
+	}
+	if err := m.subscribe(); err != nil {
+		m.Close()
+		return err
+	}
+	if err := m.writeURL(); err != nil {
+		m.Close()
+		return err
+	}
+	m.log.Info("master ready", "url", m.url, "state_dir", m.cfg.StateDir,
+		"signing_key", bus.Fingerprint(m.signPub), "external", m.cfg.Bus.URL != "")
+	return nil
+}
+
+// startEmbedded runs the embedded server and connects to it in-process.
+func (m *Master) startEmbedded() error {
 	host, port, _ := config.SplitListen(m.cfg.Listen)
 	if port == 0 {
 		port = server.RANDOM_PORT
@@ -142,7 +166,11 @@ func (m *Master) Start(ctx context.Context) error {
 		AlwaysEnableNonce:          true,
 		// A fleet connecting at once (a master restart) keeps the
 		// authenticator busy; give each client time to finish.
-		AuthTimeout:            10,
+		AuthTimeout: 10,
+		// Every return goes to a new subject (brine.ret.<jid>.<id>), so
+		// per-client subject caches only grow: about 100 KB per minion
+		// after a few hundred jobs. Matching without them costs little.
+		NoSublistCache:         true,
 		NoSigs:                 true,
 		DisableJetStreamBanner: true,
 	}
@@ -174,23 +202,6 @@ func (m *Master) Start(ctx context.Context) error {
 		m.Close()
 		return fmt.Errorf("connect to the bus server: %w", err)
 	}
-	if err := m.setupStore(ctx); err != nil {
-		m.Close()
-		return err
-	}
-	if err := m.reg.load(ctx, m.regKV, m.log); err != nil {
-		m.log.Warn("minion registry", "error", err)
-	}
-	if err := m.subscribe(); err != nil {
-		m.Close()
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(m.cfg.StateDir, URLFile), []byte(m.url+"\n"), 0o644); err != nil {
-		m.Close()
-		return fmt.Errorf("write %s: %w", URLFile, err)
-	}
-	m.log.Info("master ready", "url", m.url, "state_dir", m.cfg.StateDir,
-		"signing_key", bus.Fingerprint(m.signPub))
 	return nil
 }
 
@@ -270,6 +281,9 @@ func (m *Master) Close() {
 	if m.nc != nil {
 		m.nc.Close()
 	}
+	if m.sys != nil {
+		m.sys.Close()
+	}
 	if m.srv != nil {
 		m.srv.Shutdown()
 		m.srv.WaitForShutdown()
@@ -290,8 +304,17 @@ func (s serverLog) Warnf(format string, v ...any) { s.l.Warn("bus: " + fmt.Sprin
 func (s serverLog) Fatalf(format string, v ...any) {
 	s.l.Error("bus: " + fmt.Sprintf(format, v...))
 }
+
+// Errorf logs at error level, except what clients cause: refused
+// connections and permission violations (a pending minion's attempts, a
+// misbehaving one) are warnings about them, not errors of the master.
 func (s serverLog) Errorf(format string, v ...any) {
-	s.l.Error("bus: " + fmt.Sprintf(format, v...))
+	msg := "bus: " + fmt.Sprintf(format, v...)
+	if strings.Contains(msg, "Violation") || strings.Contains(msg, "Authorization Error") || strings.Contains(msg, "authentication error") {
+		s.l.Warn(msg)
+		return
+	}
+	s.l.Error(msg)
 }
 func (s serverLog) Debugf(format string, v ...any) {
 	s.l.Debug("bus: " + fmt.Sprintf(format, v...))

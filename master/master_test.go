@@ -1,10 +1,14 @@
 package master
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -417,14 +421,14 @@ func TestMalformedMessagesLeaveMasterServing(t *testing.T) {
 			}
 		}
 	}
-	// A message over the server's limit is refused by the server, which
-	// closes that connection; the master goes on serving.
-	big, err := dial(t, m.URL(), "web1", web1.kp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := big.nc.Publish(bus.RequestSubject("web1", bus.OpPillar), make([]byte, bus.MaxPayload+1)); err == nil {
+	// A message over the limit: the client library refuses to send it, and
+	// a client that sends it anyway (raw protocol) is cut off by the
+	// server; the master goes on serving.
+	if err := web1.nc.Publish(bus.RequestSubject("web1", bus.OpPillar), make([]byte, bus.MaxPayload+1)); err == nil {
 		t.Error("an oversized publish was accepted by the client library")
+	}
+	if reply := rawOversized(t, m.URL(), "web1", web1.kp); !strings.Contains(reply, "Maximum Payload") {
+		t.Errorf("raw oversized publish: server said %q", reply)
 	}
 	// Still serving: a well-formed request and an API call get answers.
 	msg, err := web1.nc.Request(bus.RequestSubject("web1", bus.OpHello), nil, 5*time.Second)
@@ -466,6 +470,46 @@ func TestRequestRepliesOnlyToOwnInbox(t *testing.T) {
 		}
 		if !strings.HasPrefix(msg.Subject, "brine.req.") {
 			t.Errorf("the master replied on %s", msg.Subject)
+		}
+	}
+}
+
+// rawOversized speaks the NATS protocol by hand as minion id, publishes a
+// message larger than the server's max_payload and returns the server's
+// answer.
+func rawOversized(t *testing.T, url, id string, kp nkeys.KeyPair) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "nats://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "INFO ") {
+		t.Fatalf("no INFO: %q %v", line, err)
+	}
+	var info struct {
+		Nonce string `json:"nonce"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "INFO ")), &info); err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := kp.Sign([]byte(info.Nonce))
+	pub, _ := kp.PublicKey()
+	connect, _ := json.Marshal(map[string]any{"verbose": false, "pedantic": false, "nkey": pub,
+		"sig": base64.RawURLEncoding.EncodeToString(sig), "name": id, "protocol": 1})
+	fmt.Fprintf(conn, "CONNECT %s\r\nPING\r\n", connect)
+	if line, _ = r.ReadString('\n'); !strings.HasPrefix(line, "PONG") {
+		t.Fatalf("not connected: %q", line)
+	}
+	fmt.Fprintf(conn, "PUB %s %d\r\n", bus.RequestSubject(id, bus.OpPillar), bus.MaxPayload+1)
+	_, _ = conn.Write(make([]byte, 1024))
+	for {
+		line, err = r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "INFO ") && !strings.HasPrefix(line, "PING") {
+			return line
 		}
 	}
 }

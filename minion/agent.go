@@ -64,21 +64,20 @@ type Options struct {
 
 // Agent is one minion.
 type Agent struct {
-	opts    Options
-	cfg     *config.Minion
-	id      string
-	log     *slog.Logger
-	key     nkeys.KeyPair
-	grains  map[string]any
-	files   *fileClient
-	outbox  *outbox
-	started time.Time
+	opts   Options
+	cfg    *config.Minion
+	id     string
+	log    *slog.Logger
+	key    nkeys.KeyPair
+	grains map[string]any
+	files  *fileClient
+	outbox *outbox
 
 	nc       *nats.Conn
 	ctx      context.Context // Run's context: jobs and retries end with it
 	verifier *bus.Verifier
 	kick     chan struct{} // wakes the handshake loop
-	denied   chan struct{} // the server refused something: ends a hello early
+	denied   chan struct{} // refused or disconnected: ends a hello early
 	ready    chan struct{} // closed when the first handshake succeeded
 	readyOne sync.Once
 
@@ -170,7 +169,6 @@ func masterURL(addr string) string {
 // connection for ever, as a minion should: a master that is down, a key not
 // yet accepted, a rejected key all end in waiting and trying again.
 func (a *Agent) Run(ctx context.Context) error {
-	a.started = time.Now()
 	a.ctx = ctx
 	if a.opts.Grains != nil {
 		a.grains = a.opts.Grains
@@ -201,6 +199,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		nats.ConnectHandler(func(*nats.Conn) { a.wake() }),
 		nats.ReconnectHandler(func(*nats.Conn) { a.wake() }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			select { // a hello in flight will get no answer on this connection
+			case a.denied <- struct{}{}:
+			default:
+			}
 			if err != nil {
 				a.log.Info("disconnected from the master", "error", err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/brine-cm/brine/api"
 	"github.com/brine-cm/brine/config"
 	"github.com/brine-cm/brine/modules"
 	"github.com/brine-cm/brine/output"
@@ -31,6 +32,7 @@ type callFlags struct {
 	stateDir     string
 	noColor      bool
 	forceColor   bool
+	master       string
 }
 
 func newCallCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -49,6 +51,14 @@ mode=0644 the digits 0644). Use -- before a value that starts with "-".
   brine call --local state.sls webserver pillar='{"port": 8080}'
   brine call --local cmd.run 'uname -a'
 
+Without --local the function runs on this host the same way, but with the
+pillar the master compiles for this minion and salt:// files from the
+master (the minion's key must be accepted; its ID, master and state_dir
+come from the minion configuration):
+
+  brine call state.apply
+  brine call --master 10.0.0.5:4222 pillar.items
+
 Exit codes: 0 success; 1 usage, argument, configuration or function error,
 or an SLS tree that failed to compile; 2 a state returned False.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,6 +67,7 @@ or an SLS tree that failed to compile; 2 a state returned False.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.local, "local", false, "run masterless: states, files and pillar from this host's file_roots and pillar_roots")
+	fl.StringVar(&f.master, "master", "", "HOST:PORT of the master, without --local (default from master)")
 	fl.StringVarP(&f.config, "config", "c", "", "minion configuration file (default "+config.DefaultMinionPath+", optional)")
 	fl.StringArrayVar(&f.fileRoots, "file-root", nil, "directory serving salt:// for saltenv base; repeat for several (replaces file_roots base)")
 	fl.StringArrayVar(&f.pillarRoots, "pillar-root", nil, "pillar tree directory for saltenv base; repeat for several (replaces pillar_roots base)")
@@ -79,9 +90,6 @@ func usage(format string, a ...any) error {
 func (f *callFlags) run(cmd *cobra.Command, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usage("call: no function given, e.g. brine call --local test.ping")
-	}
-	if !f.local {
-		return usage("call: no master transport is configured yet; run masterless with --local, e.g. brine call --local %s", args[0])
 	}
 	fun := args[0]
 	if !strings.Contains(fun, ".") || strings.Contains(fun, "=") {
@@ -120,9 +128,16 @@ func (f *callFlags) run(cmd *cobra.Command, args []string, stdout, stderr io.Wri
 		return usage("'%s' is not available (brine doc %s lists the module's functions)", fun, strings.SplitN(fun, ".", 2)[0])
 	}
 	var ret any
-	env, callErr := masterlessEnv(ctx, cfg, fun, log)
-	if callErr == nil {
-		ret, callErr = modules.Call(ctx, env, fun, posArgs, kwargs)
+	var callErr error
+	if f.local {
+		var env *api.Env
+		if env, callErr = masterlessEnv(ctx, cfg, fun, log); callErr == nil {
+			ret, callErr = modules.Call(ctx, env, fun, posArgs, kwargs)
+		}
+	} else {
+		if ret, callErr = remoteCall(ctx, cfg, fun, posArgs, kwargs, log); errors.Is(callErr, errNoMaster) {
+			return usage("call: %v", callErr)
+		}
 	}
 
 	opts := output.Options{
@@ -196,6 +211,9 @@ func (f *callFlags) loadConfig(cmd *cobra.Command) (*config.Minion, error) {
 	fl := cmd.Flags()
 	if f.id != "" {
 		cfg.ID = f.id
+	}
+	if f.master != "" {
+		cfg.Master = f.master
 	}
 	if f.stateDir != "" {
 		cfg.StateDir = f.stateDir

@@ -25,10 +25,11 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 
 func newMasterCmd(stderr io.Writer) *cobra.Command {
 	var (
-		mf         masterFlags
-		listen     string
-		logLevel   string
-		autoAccept bool
+		mf          masterFlags
+		listen      string
+		logLevel    string
+		autoAccept  bool
+		printConfig bool
 	)
 	cmd := &cobra.Command{
 		Use:   "master",
@@ -40,7 +41,11 @@ returns for keep_jobs.
 
 Configuration: /etc/brine/master.yaml or --config (listen, file_roots,
 pillar_roots, nodegroups, keep_jobs, job_ttl, auto_accept, state_dir,
-log_level, bus.url); flags override it.`,
+log_level, bus.url); flags override it.
+
+With bus.url the master uses an external NATS server or cluster instead:
+brine master --print-nats-config prints the block that server's
+configuration needs (accounts, the auth callout the master serves).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := mf.load()
@@ -55,6 +60,14 @@ log_level, bus.url); flags override it.`,
 			}
 			if cmd.Flags().Changed("auto-accept") {
 				cfg.AutoAccept = autoAccept
+			}
+			if printConfig {
+				conf, err := master.NATSConfig(cfg.StateDir)
+				if err != nil {
+					return &exitError{code: ExitError, err: err}
+				}
+				_, err = io.WriteString(cmd.OutOrStdout(), conf)
+				return err
 			}
 			if err := cfg.Validate(); err != nil {
 				return usage("%v", err)
@@ -81,6 +94,7 @@ log_level, bus.url); flags override it.`,
 	fl.StringVar(&listen, "listen", "", fmt.Sprintf("HOST:PORT the bus listens on (default from listen, 0.0.0.0:%d)", config.DefaultPort))
 	fl.StringVarP(&logLevel, "log-level", "l", "", "log level: trace, debug, info, warning, error, critical, quiet (default info)")
 	fl.BoolVar(&autoAccept, "auto-accept", false, "accept every new minion key (labs only; default from auto_accept)")
+	fl.BoolVar(&printConfig, "print-nats-config", false, "print the configuration an external NATS server needs for this master (bus.url), then exit")
 	return cmd
 }
 

@@ -357,6 +357,24 @@ func TestFleet(t *testing.T) {
 		}
 	})
 
+	t.Run("brine call through the master", func(t *testing.T) {
+		// salt-call on a minion's host: its own key, the master's pillar
+		// and files, run here.
+		r := call(t, nil, "call", "--config", filepath.Join(f.dir, "db1.yaml"), "pillar.item", "role", "--out", "json")
+		if r.code != 0 || r.stdout != "{\n    \"local\": {\n        \"role\": \"db\"\n    }\n}\n" {
+			t.Errorf("brine call pillar.item:\n%s", r)
+		}
+		r = call(t, nil, "call", "--config", filepath.Join(f.dir, "db1.yaml"), "state.sls", "db")
+		if r.code != 0 || !strings.Contains(r.stdout, "Summary for local") {
+			t.Errorf("brine call state.sls:\n%s", r)
+		}
+		r = call(t, nil, "call", "--id", "stranger", "--master", fmt.Sprintf("127.0.0.1:%d", f.port), "--state-dir", t.TempDir(), "test.ping")
+		if r.code != 1 || !strings.Contains(r.stderr, "brine key accept stranger") {
+			t.Errorf("brine call with an unaccepted key:\n%s", r)
+		}
+		f.brine(t, "key", "delete", "stranger")
+	})
+
 	t.Run("path traversal refused", func(t *testing.T) {
 		r := f.brine(t, "web1", "state.sls", "escape", "--out", "json")
 		if r.code != ExitMinionsFailed || strings.Count(r.stdout, "leaves the file root") < 1 {
@@ -412,18 +430,25 @@ func TestFleet(t *testing.T) {
 		if err := ev.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond) // let it subscribe (events are not replayed)
-		f.ping(t, "-L", "web1,web2")
-		done := make(chan error)
+		done := make(chan error, 1)
 		go func() { done <- ev.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
+		// Events are not replayed: ping until the watcher, once subscribed,
+		// has seen a whole job (new + two returns) and exits.
+		deadline := time.After(15 * time.Second)
+	wait:
+		for {
+			f.ping(t, "-L", "web1,web2")
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				break wait
+			case <-time.After(100 * time.Millisecond):
+			case <-deadline:
+				_ = ev.Process.Kill()
+				t.Fatalf("brine events saw fewer than 3 events:\n%s", out.String())
 			}
-		case <-time.After(10 * time.Second):
-			_ = ev.Process.Kill()
-			t.Fatalf("brine events saw fewer than 3 events:\n%s", out.String())
 		}
 		for _, want := range []string{`/new","data":{"arg":[],"fun":"test.ping"`, `{"tag":"brine/job/`, `/ret/web1"`, `/ret/web2"`} {
 			if !strings.Contains(out.String(), want) {
@@ -515,4 +540,90 @@ func TestFleet(t *testing.T) {
 			t.Errorf("after deleting web2, '*' reached %s", got)
 		}
 	})
+}
+
+// TestFleetExternalNATS runs a master and two minions against a separate,
+// real nats-server (built from its Go module) that the master configures
+// through `brine master --print-nats-config` and serves as auth callout.
+func TestFleetExternalNATS(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "master-state")
+	bin := filepath.Join(dir, "nats-server")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
+		t.Fatalf("build nats-server: %v\n%s", err, out)
+	}
+	r := call(t, nil, "master", "--print-nats-config", "--state-dir", state)
+	if r.code != 0 || !strings.Contains(r.stdout, "auth_callout") {
+		t.Fatalf("--print-nats-config:\n%s", r)
+	}
+	port := freePort(t)
+	writeTree(t, dir, map[string]string{
+		"nats.conf":      fmt.Sprintf("listen: 127.0.0.1:%d\njetstream { store_dir: %q }\n%s", port, filepath.Join(dir, "js"), r.stdout),
+		"master.yaml":    fmt.Sprintf("bus:\n  url: nats://127.0.0.1:%d\nfile_roots:\n  base: [salt]\npillar_roots:\n  base: [pillar]\nstate_dir: master-state\n", port),
+		"salt/top.sls":   "base:\n  '*':\n    - hello\n",
+		"salt/hello.sls": "hello:\n  file.managed:\n    - name: " + dir + "/out/{{ grains['id'] }}\n    - source: salt://hello.j2\n    - template: jinja\n    - makedirs: True\n",
+		"salt/hello.j2":  "{{ grains['id'] }} says {{ pillar['word'] }}\n",
+		"pillar/top.sls": "base:\n  'a1':\n    - a1\n  'b1':\n    - b1\n",
+		"pillar/a1.sls":  "word: alpha\n",
+		"pillar/b1.sls":  "word: beta\n",
+		"a1.yaml":        fmt.Sprintf("id: a1\nmaster: 127.0.0.1:%d\nstate_dir: a1-state\nlog_level: info\n", port),
+		"b1.yaml":        fmt.Sprintf("id: b1\nmaster: 127.0.0.1:%d\nstate_dir: b1-state\nlog_level: info\n", port),
+	})
+	nats := exec.Command(bin, "-c", filepath.Join(dir, "nats.conf"))
+	natsLog, _ := os.Create(filepath.Join(dir, "nats.log"))
+	nats.Stdout, nats.Stderr = natsLog, natsLog
+	if err := nats.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = nats.Process.Kill()
+		_ = nats.Wait()
+		natsLog.Close()
+	})
+	checkFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+	m := startProc(t, dir, "master", "master", "--config", filepath.Join(dir, "master.yaml"))
+	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		if _, err := os.Stat(filepath.Join(state, "master.url")); err != nil {
+			return fmt.Errorf("master not ready:\n%s", m.logText())
+		}
+		return nil
+	})
+	for _, id := range []string{"a1", "b1"} {
+		startProc(t, dir, id, "minion", "--config", filepath.Join(dir, id+".yaml"))
+	}
+	b := func(args ...string) result {
+		return call(t, []string{"NO_COLOR=1"}, append(args, "--state-dir", state)...)
+	}
+	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		if r := b("key", "list"); !strings.Contains(r.stdout, "Unaccepted Keys:\na1\nb1\n") {
+			return fmt.Errorf("keys not pending:\n%s", r)
+		}
+		return nil
+	})
+	if r := b("key", "accept", "--all"); r.code != 0 {
+		t.Fatal(r)
+	}
+	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
+		if r := b("*", "test.ping", "-t", "2"); r.code != 0 {
+			return fmt.Errorf("not all minions answer:\n%s", r)
+		}
+		return nil
+	})
+	if r := b("*", "state.apply"); r.code != 0 || strings.Count(r.stdout, "Succeeded: 1 (changed=1)") != 2 {
+		t.Fatalf("state.apply:\n%s", r)
+	}
+	for id, want := range map[string]string{"a1": "a1 says alpha\n", "b1": "b1 says beta\n"} {
+		if got, err := os.ReadFile(filepath.Join(dir, "out", id)); err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v", id, got, err)
+		}
+	}
+	if r := b("jobs", "list"); !strings.Contains(r.stdout, "state.apply  *       2/2") {
+		t.Errorf("jobs list:\n%s", r)
+	}
 }
