@@ -84,15 +84,24 @@ mapping: brine '*' saltutil.find_job 20261125211459123456`,
 			return map[string]any{}, nil
 		}))
 	modules.Register(modules.Typed("saltutil.sync_all",
-		`Synchronise custom modules, states and grains from the master. brine has no
-custom-module sync yet: returns the (empty) lists of what was synced, per
-kind, as Salt does when nothing changed.`,
-		nil, func(context.Context, *api.Env, *noArgs) (any, error) {
+		`Synchronise what the master provides for this minion, as Salt's
+saltutil.sync_all: brine's custom modules are plugins, so the "plugins" list
+names the plugins fetched or replaced from the master's _plugins/<os>_<arch>/
+(through saltutil.sync_plugins). Salt's other kinds are listed empty.`,
+		nil, func(ctx context.Context, env *api.Env, _ *noArgs) (any, error) {
 			out := map[string]any{}
 			for _, k := range []string{"beacons", "clouds", "engines", "grains", "log_handlers", "matchers",
 				"modules", "output", "proxymodules", "renderers", "returners", "sdb", "serializers",
 				"states", "thorium", "utils", "executors", "pillar"} {
 				out[k] = []any{}
+			}
+			out["plugins"] = []any{}
+			if _, ok := modules.Lookup("saltutil.sync_plugins"); ok {
+				synced, err := modules.Call(ctx, env, "saltutil.sync_plugins", nil, nil)
+				if err != nil {
+					return nil, err
+				}
+				out["plugins"] = synced
 			}
 			return out, nil
 		}))

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -354,6 +355,51 @@ func TestFleet(t *testing.T) {
 		r = f.brine(t, "-L", "db1,web1", "state.sls", "broken")
 		if r.code != ExitMinionsFailed || !strings.Contains(r.stdout, "Failed:    1") {
 			t.Errorf("failing state:\n%s", r)
+		}
+	})
+
+	t.Run("plugins synced from the master", func(t *testing.T) {
+		platform := runtime.GOOS + "_" + runtime.GOARCH
+		copyExecutable(t, iniPlugin(t), filepath.Join(f.dir, "salt", "_plugins", platform, "ini"))
+		writeTree(t, f.dir, map[string]string{"salt/iniapp.sls": `app.ini:
+  ini.options_present:
+    - name: ` + f.root + `/{{ grains['id'] }}/app.ini
+    - sections:
+        server:
+          id: {{ grains['id'] }}
+          colour: {{ pillar['colour'] }}
+`})
+		if r := f.brine(t, "web*", "state.sls", "iniapp"); r.code != ExitMinionsFailed || !strings.Contains(r.stdout, "ini.options_present") {
+			t.Errorf("before the sync the SLS should not compile on the minions:\n%s", r)
+		}
+		r := f.brine(t, "web*", "saltutil.sync_all", "--out", "json", "--static")
+		if r.code != 0 {
+			t.Fatalf("saltutil.sync_all:\n%s", r)
+		}
+		got := returns(t, r)
+		for _, id := range []string{"web1", "web2"} {
+			if !strings.Contains(fmt.Sprint(got[id]), "plugins.ini") {
+				t.Errorf("%s did not sync the ini plugin: %v", id, got[id])
+			}
+			if _, err := os.Stat(filepath.Join(f.dir, id+"-state", "plugins", "ini")); err != nil {
+				t.Errorf("%s: synced plugin missing: %v", id, err)
+			}
+		}
+		if _, ok := got["db1"]; ok {
+			t.Errorf("db1 was not targeted but returned: %v", got["db1"])
+		}
+		r = f.brine(t, "web*", "state.sls", "iniapp")
+		if r.code != 0 {
+			t.Fatalf("state.sls iniapp after the sync:\n%s", r)
+		}
+		for _, id := range []string{"web1", "web2"} {
+			b, err := os.ReadFile(filepath.Join(f.root, id, "app.ini"))
+			if want := "[server]\ncolour = blue\nid = " + id + "\n"; err != nil || string(b) != want {
+				t.Errorf("%s app.ini = %q, %v; want %q", id, b, err, want)
+			}
+		}
+		if r := f.brine(t, "web*", "saltutil.sync_plugins", "--out", "json", "--static"); r.code != 0 || strings.Contains(r.stdout, "plugins.ini") {
+			t.Errorf("a second sync changed something:\n%s", r)
 		}
 	})
 
