@@ -81,10 +81,12 @@ type Agent struct {
 	ready    chan struct{} // closed when the first handshake succeeded
 	readyOne sync.Once
 
-	mu       sync.Mutex
-	pinned   string
-	subbed   bool
-	accepted bool
+	trimMu    sync.Mutex
+	trimTimer *time.Timer
+	mu        sync.Mutex
+	pinned    string
+	subbed    bool
+	accepted  bool
 	// waitLogged: "waiting for acceptance" was logged once already.
 	waitLogged bool
 	announced  string // the function list last announced
@@ -252,6 +254,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			continue
 		}
 		retry.Reset(time.Hour)
+		a.idle()
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
@@ -261,6 +264,24 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}()
 	}
+}
+
+// idle schedules trimImage for when the minion has been without a job for
+// a moment, so bursts of jobs do not fault the same pages in and out.
+func (a *Agent) idle() {
+	a.trimMu.Lock()
+	defer a.trimMu.Unlock()
+	if a.trimTimer != nil {
+		a.trimTimer.Stop()
+	}
+	a.trimTimer = time.AfterFunc(2*time.Second, func() {
+		a.mu.Lock()
+		busy := len(a.running) > 0
+		a.mu.Unlock()
+		if !busy {
+			trimImage(a.log)
+		}
+	})
 }
 
 func (a *Agent) wake() {

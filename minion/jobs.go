@@ -96,6 +96,7 @@ func (a *Agent) runJob(ctx context.Context, job *bus.Job) {
 		a.mu.Lock()
 		delete(a.running, job.JID)
 		a.mu.Unlock()
+		a.idle()
 	}()
 	stop := a.heartbeat(job)
 	ret := a.execute(ctx, job)
