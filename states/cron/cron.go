@@ -96,21 +96,7 @@ func present(ctx context.Context, req *states.Request, a *presentArgs) api.Resul
 		current = &j
 	}
 	status := t.Set(a.JobArgs.Job(name, current))
-	switch {
-	case status == "present":
-		return api.Succeeded(fmt.Sprintf("Cron %s already present", name), nil)
-	case req.Test && status == "new":
-		return api.Pending(fmt.Sprintf("Cron %s is set to be added", name), map[string]any{user: name})
-	case req.Test:
-		return api.Pending(fmt.Sprintf("Cron %s is set to be updated", name), map[string]any{user: name})
-	}
-	if err := cronmod.Write(ctx, user, t); err != nil {
-		return api.Failed(fmt.Sprintf("Cron %s for user %s failed to commit with error \n%v", name, user, err))
-	}
-	if status == "new" {
-		return api.Succeeded(fmt.Sprintf("Cron %s added to %s's crontab", name, user), map[string]any{user: name})
-	}
-	return api.Succeeded(fmt.Sprintf("Cron %s updated", name), map[string]any{user: name})
+	return commit(ctx, req.Test, "Cron", name, user, t, status)
 }
 
 func absent(ctx context.Context, req *states.Request, a *absentArgs) api.Result {
@@ -147,21 +133,7 @@ func envPresent(ctx context.Context, req *states.Request, a *envArgs) api.Result
 		return api.Failed(err.Error())
 	}
 	status := t.SetEnv(name, a.Value)
-	switch {
-	case status == "present":
-		return api.Succeeded(fmt.Sprintf("Cron env %s already present", name), nil)
-	case req.Test && status == "new":
-		return api.Pending(fmt.Sprintf("Cron env %s is set to be added", name), map[string]any{user: name})
-	case req.Test:
-		return api.Pending(fmt.Sprintf("Cron env %s is set to be updated", name), map[string]any{user: name})
-	}
-	if err := cronmod.Write(ctx, user, t); err != nil {
-		return api.Failed(fmt.Sprintf("Cron env %s for user %s failed to commit with error \n%v", name, user, err))
-	}
-	if status == "new" {
-		return api.Succeeded(fmt.Sprintf("Cron env %s added to %s's crontab", name, user), map[string]any{user: name})
-	}
-	return api.Succeeded(fmt.Sprintf("Cron env %s updated", name), map[string]any{user: name})
+	return commit(ctx, req.Test, "Cron env", name, user, t, status)
 }
 
 func envAbsent(ctx context.Context, req *states.Request, a *envAbsentArgs) api.Result {
@@ -183,4 +155,25 @@ func envAbsent(ctx context.Context, req *states.Request, a *envAbsentArgs) api.R
 		return api.Failed(fmt.Sprintf("Cron env %s for user %s failed to commit with error %v", name, user, err))
 	}
 	return api.Succeeded(fmt.Sprintf("Cron env %s removed from %s's crontab", name, user), map[string]any{user: name})
+}
+
+// commit answers for a crontab entry after Set or SetEnv reported its
+// status ("present", "new" or "updated"), writing the crontab unless in test
+// mode; what is "Cron" or "Cron env", as Salt words its comments.
+func commit(ctx context.Context, test bool, what, name, user string, t cronmod.Tab, status string) api.Result {
+	switch {
+	case status == "present":
+		return api.Succeeded(fmt.Sprintf("%s %s already present", what, name), nil)
+	case test && status == "new":
+		return api.Pending(fmt.Sprintf("%s %s is set to be added", what, name), map[string]any{user: name})
+	case test:
+		return api.Pending(fmt.Sprintf("%s %s is set to be updated", what, name), map[string]any{user: name})
+	}
+	if err := cronmod.Write(ctx, user, t); err != nil {
+		return api.Failed(fmt.Sprintf("%s %s for user %s failed to commit with error \n%v", what, name, user, err))
+	}
+	if status == "new" {
+		return api.Succeeded(fmt.Sprintf("%s %s added to %s's crontab", what, name, user), map[string]any{user: name})
+	}
+	return api.Succeeded(fmt.Sprintf("%s %s updated", what, name), map[string]any{user: name})
 }

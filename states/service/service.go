@@ -95,16 +95,15 @@ func describe(on bool) string {
 
 func running(ctx context.Context, req *states.Request, a *args) api.Result {
 	name := req.Name
-	b, err := svc.For(req.Env)
-	if err != nil {
-		return api.Failed(err.Error())
-	}
-	if ok, err := b.Available(ctx, name); err != nil || !ok {
+	b, stop := backend(ctx, req, func(err error) api.Result {
 		if err == nil && req.Test {
 			// A package installed earlier in this run may bring it.
 			return api.Pending(fmt.Sprintf("Service %s not present; if created in this state run, it would have been started", name), map[string]any{name: true})
 		}
 		return unavailable(name, err)
+	})
+	if stop != nil {
+		return *stop
 	}
 	up, err := svc.Running(ctx, b, name, a.Sig)
 	if err != nil {
@@ -137,16 +136,15 @@ func running(ctx context.Context, req *states.Request, a *args) api.Result {
 
 func dead(ctx context.Context, req *states.Request, a *args) api.Result {
 	name := req.Name
-	b, err := svc.For(req.Env)
-	if err != nil {
-		return api.Failed(err.Error())
-	}
-	if ok, err := b.Available(ctx, name); err != nil || !ok {
+	b, stop := backend(ctx, req, func(err error) api.Result {
 		if err != nil {
 			return api.Failed(err.Error())
 		}
 		// Salt: a service that does not exist is as dead as can be.
 		return api.Succeeded(fmt.Sprintf("The named service %s is not available", name), nil)
+	})
+	if stop != nil {
+		return *stop
 	}
 	up, err := svc.Running(ctx, b, name, a.Sig)
 	if err != nil {
@@ -223,14 +221,27 @@ func setBoot(ctx context.Context, req *states.Request, b svc.Backend, on, up boo
 	return fmt.Sprintf("Service %s has been %s, and is %s", name, verb, describe(up)), true, nil
 }
 
+// backend finds the init system and asks it whether req.Name exists;
+// missing answers for a service it does not have (err is the lookup's own
+// failure, nil when the service is simply not there). A non-nil result
+// means the state is decided.
+func backend(ctx context.Context, req *states.Request, missing func(err error) api.Result) (svc.Backend, *api.Result) {
+	b, err := svc.For(req.Env)
+	if err != nil {
+		res := api.Failed(err.Error())
+		return nil, &res
+	}
+	if ok, err := b.Available(ctx, req.Name); err != nil || !ok {
+		res := missing(err)
+		return nil, &res
+	}
+	return b, nil
+}
+
 // boot is service.enabled and service.disabled.
 func boot(ctx context.Context, req *states.Request, on bool) api.Result {
 	name := req.Name
-	b, err := svc.For(req.Env)
-	if err != nil {
-		return api.Failed(err.Error())
-	}
-	if ok, err := b.Available(ctx, name); err != nil || !ok {
+	b, stop := backend(ctx, req, func(err error) api.Result {
 		switch {
 		case err == nil && !on:
 			return api.Succeeded(fmt.Sprintf("The named service %s is not available", name), nil)
@@ -238,6 +249,9 @@ func boot(ctx context.Context, req *states.Request, on bool) api.Result {
 			return api.Pending(fmt.Sprintf("Service %s not present; if created in this state run, it would have been enabled", name), map[string]any{name: true})
 		}
 		return unavailable(name, err)
+	})
+	if stop != nil {
+		return *stop
 	}
 	up, err := b.Status(ctx, name)
 	if err != nil {
@@ -282,15 +296,14 @@ func settle(ctx context.Context, seconds float64) bool {
 // and start) a running service, start a stopped one.
 func watchRunning(ctx context.Context, req *states.Request, a *args) api.Result {
 	name := req.Name
-	b, err := svc.For(req.Env)
-	if err != nil {
-		return api.Failed(err.Error())
-	}
-	if ok, err := b.Available(ctx, name); err != nil || !ok {
+	b, stop := backend(ctx, req, func(err error) api.Result {
 		if err == nil && req.Test {
 			return api.Pending(fmt.Sprintf("Service %s not present; if created in this state run, it would have been started", name), map[string]any{name: true})
 		}
 		return unavailable(name, err)
+	})
+	if stop != nil {
+		return *stop
 	}
 	up, err := svc.Running(ctx, b, name, a.Sig)
 	if err != nil {
@@ -331,15 +344,14 @@ func watchRunning(ctx context.Context, req *states.Request, a *args) api.Result 
 // watchDead is service.dead's mod_watch: stop the service if it runs.
 func watchDead(ctx context.Context, req *states.Request, a *args) api.Result {
 	name := req.Name
-	b, err := svc.For(req.Env)
-	if err != nil {
-		return api.Failed(err.Error())
-	}
-	if ok, err := b.Available(ctx, name); err != nil || !ok {
+	b, stop := backend(ctx, req, func(err error) api.Result {
 		if err != nil {
 			return api.Failed(err.Error())
 		}
 		return api.Succeeded(fmt.Sprintf("The named service %s is not available", name), nil)
+	})
+	if stop != nil {
+		return *stop
 	}
 	up, err := svc.Running(ctx, b, name, a.Sig)
 	if err != nil {
