@@ -18,7 +18,7 @@ import (
 	"github.com/brine-cm/brine/states/render"
 )
 
-const reference = "/work/shared/salt-reference"
+const reference = "../states/testdata/reference" // the Salt corpus, copied into the repo
 
 // TestSaltReferencePillars compiles the pillar trees of the Salt reference
 // corpus; the expected values are what those trees declare and what the

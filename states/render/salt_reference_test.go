@@ -12,7 +12,7 @@ import (
 )
 
 // referenceCase is the 05-jinja case of the Salt reference corpus.
-const referenceCase = "../../../shared/salt-reference/05-jinja"
+const referenceCase = "../testdata/reference/05-jinja"
 
 func caseDir(t *testing.T) string {
 	t.Helper()
