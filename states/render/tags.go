@@ -103,16 +103,22 @@ type importTag struct {
 func (t *importTag) Position() *tokens.Token { return t.loc }
 func (t *importTag) String() string          { return fmt.Sprintf("import %s as %s", t.file, t.as) }
 
-func (t *importTag) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock) error {
+// loadModule runs the template an import or from tag names and returns its
+// top-level context (macros and {% set %} variables) and its path.
+func loadModule(r *exec.Renderer, file nodes.Expression, withContext bool) (*exec.Context, string, error) {
 	st, err := needState(r)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	name, err := templateName(r, t.file)
+	name, err := templateName(r, file)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	ctx, p, err := st.module(r, name, t.withContext)
+	return st.module(r, name, withContext)
+}
+
+func (t *importTag) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock) error {
+	ctx, p, err := loadModule(r, t.file, t.withContext)
 	if err != nil {
 		return err
 	}
@@ -166,15 +172,7 @@ func (t *fromTag) Position() *tokens.Token { return t.loc }
 func (t *fromTag) String() string          { return fmt.Sprintf("from %s import ...", t.file) }
 
 func (t *fromTag) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock) error {
-	st, err := needState(r)
-	if err != nil {
-		return err
-	}
-	name, err := templateName(r, t.file)
-	if err != nil {
-		return err
-	}
-	ctx, p, err := st.module(r, name, t.withContext)
+	ctx, p, err := loadModule(r, t.file, t.withContext)
 	if err != nil {
 		return err
 	}

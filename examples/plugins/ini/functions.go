@@ -117,15 +117,9 @@ func needFile(name string) error {
 }
 
 func getOption(_ context.Context, _ *api.Env, a *optionArgs) (any, error) {
-	if err := needFile(a.FileName); err != nil {
-		return nil, err
-	}
-	f, exists, err := readINI(a.FileName, separator(a.Separator))
+	f, err := openExisting(a.FileName, a.Separator)
 	if err != nil {
 		return nil, err
-	}
-	if !exists {
-		return nil, fmt.Errorf("%s: %w", a.FileName, os.ErrNotExist)
 	}
 	if v, ok := f.get(a.Section, a.Option); ok {
 		return v, nil
@@ -134,15 +128,9 @@ func getOption(_ context.Context, _ *api.Env, a *optionArgs) (any, error) {
 }
 
 func getSection(_ context.Context, _ *api.Env, a *sectionArgs) (any, error) {
-	if err := needFile(a.FileName); err != nil {
-		return nil, err
-	}
-	f, exists, err := readINI(a.FileName, separator(a.Separator))
+	f, err := openExisting(a.FileName, a.Separator)
 	if err != nil {
 		return nil, err
-	}
-	if !exists {
-		return nil, fmt.Errorf("%s: %w", a.FileName, os.ErrNotExist)
 	}
 	_, vals := f.section(a.Section)
 	out := make(map[string]any, len(vals))
@@ -153,15 +141,9 @@ func getSection(_ context.Context, _ *api.Env, a *sectionArgs) (any, error) {
 }
 
 func getINI(_ context.Context, _ *api.Env, a *fileArgs) (any, error) {
-	if err := needFile(a.FileName); err != nil {
-		return nil, err
-	}
-	f, exists, err := readINI(a.FileName, separator(a.Separator))
+	f, err := openExisting(a.FileName, a.Separator)
 	if err != nil {
 		return nil, err
-	}
-	if !exists {
-		return nil, fmt.Errorf("%s: %w", a.FileName, os.ErrNotExist)
 	}
 	out := map[string]any{}
 	_, top := f.section("")
@@ -180,15 +162,9 @@ func getINI(_ context.Context, _ *api.Env, a *fileArgs) (any, error) {
 }
 
 func removeOption(_ context.Context, _ *api.Env, a *optionArgs) (any, error) {
-	if err := needFile(a.FileName); err != nil {
-		return nil, err
-	}
-	f, exists, err := readINI(a.FileName, separator(a.Separator))
+	f, err := openExisting(a.FileName, a.Separator)
 	if err != nil {
 		return nil, err
-	}
-	if !exists {
-		return nil, fmt.Errorf("%s: %w", a.FileName, os.ErrNotExist)
 	}
 	old, found := f.remove(a.Section, a.Option)
 	if !found {
@@ -398,4 +374,20 @@ func setOption(_ context.Context, _ *api.Env, a *setArgs) (any, error) {
 		}
 	}
 	return p.changes, nil
+}
+
+// openExisting reads an ini file the execution functions need to exist: a
+// path that is not absolute or a missing file is an error naming it.
+func openExisting(path string, sep *string) (*iniFile, error) {
+	if err := needFile(path); err != nil {
+		return nil, err
+	}
+	f, exists, err := readINI(path, separator(sep))
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, fmt.Errorf("%s: %w", path, os.ErrNotExist)
+	}
+	return f, nil
 }
